@@ -154,16 +154,17 @@ int serve(const Options& options) {
             // in it, and it deserves an answer like any other.
             narrator.say("recvfrom() -> 0 bytes from {}: an empty datagram (a real message in UDP)",
                          sender.to_string());
-        } else {
-            narrator.say("recvfrom() -> {} bytes from {}: \"{}\"", length, sender.to_string(),
-                         sbs::printable(datagram));
-        }
-        if (length > kept) {
+        } else if (length > kept) {
             ++tally.truncated;
+            narrator.say("recvfrom() -> {} bytes from {}, {} kept: \"{}\"", length,
+                         sender.to_string(), kept, sbs::printable(datagram));
             narrator.warn(
                 "MSG_TRUNC: the datagram was {} bytes but the buffer holds {}: the other {} "
                 "bytes are gone for good (UDP never delivers the rest of a datagram later)",
                 length, kept, length - kept);
+        } else {
+            narrator.say("recvfrom() -> {} bytes from {}: \"{}\"", length, sender.to_string(),
+                         sbs::printable(datagram));
         }
 
         // --- sendto(): post the answer to the address on the envelope. ---------------------------
@@ -196,7 +197,7 @@ int serve(const Options& options) {
     // only through ICMP port unreachable (a connect()ed client sees ECONNREFUSED) or a timeout.
     fd.close();
     narrator.say("{}: close() - no more datagrams", sbs::stop_signal_name());
-    narrator.announce("{} datagrams received ({} bytes), {} answered, {} truncated",
+    narrator.announce("summary: datagrams received {} ({} bytes), answered {}, truncated {}",
                       tally.datagrams, tally.bytes, tally.answered, tally.truncated);
     return 0;
 }
