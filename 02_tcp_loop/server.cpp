@@ -203,6 +203,14 @@ int serve(const Options& options) {
 
     // --- bind(): insert the SIM card. --------------------------------------------------------
     if (::bind(listen_fd.get(), where.address.data(), where.address.size()) == -1) {
+        if (errno == EADDRINUSE && !options.reuse_address) {
+            const int saved = errno;  // narration must not lose the error number
+            narrator.warn(
+                "a connection of an earlier server may still hold port {}: see "
+                "`ss -tan 'sport = :{}'`",
+                where.address.port(), where.address.port());
+            errno = saved;
+        }
         sbs::throw_errno(fmt::format("bind {}", where.address.to_string()));
     }
     narrator.say("bind({})", where.address.to_string());
