@@ -73,7 +73,10 @@ void discard_late_replies(int fd, std::vector<char>& buffer, const sbs::Narrator
     while (true) {
         const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n >= 0) {
-            narrator.say("recv() -> {} bytes that arrived late for an earlier try: discarded", n);
+            narrator.say(
+                "recv() -> {} bytes that arrived late (a reply to an earlier try, or a duplicate): "
+                "discarded",
+                n);
             continue;
         }
         if (errno == EINTR || errno == ECONNREFUSED) {
@@ -93,10 +96,9 @@ std::string exchange(int fd, const std::string& message, std::vector<char>& buff
     discard_late_replies(fd, buffer, narrator);
 
     for (long long attempt = 1; attempt <= tries; ++attempt) {
-        // --- send(): post one datagram.
-        // ------------------------------------------------------------ On a connect()ed UDP socket
-        // send() needs no address (sendto(fd, ..., nullptr, 0) is the same call). It is all or
-        // nothing: one send() is one datagram, never a partial send.
+        // --- send(): post one datagram. ----------------------------------------------------------
+        // On a connect()ed UDP socket send() needs no address (sendto(fd, ..., nullptr, 0) is
+        // the same call). It is all or nothing: one send() is one datagram, never a partial send.
         ssize_t sent = 0;
         do {
             sent = ::send(fd, message.data(), message.size(), 0);
@@ -115,10 +117,10 @@ std::string exchange(int fd, const std::string& message, std::vector<char>& buff
         narrator.say("send() -> {} bytes: \"{}\"  (one datagram, try {} of {})", sent,
                      sbs::printable(message), attempt, tries);
 
-        // --- recv(): wait for the answer, but not forever.
-        // ----------------------------------------- UDP does not tell us that a datagram (ours or
-        // the reply) was lost: silence is all we get. So the wait is bounded: SO_RCVTIMEO makes
-        // recv() fail with EAGAIN when the rest of this try's --timeout has passed.
+        // --- recv(): wait for the answer, but not forever. ---------------------------------------
+        // UDP does not tell us that a datagram (ours or the reply) was lost: silence is all we
+        // get. So the wait is bounded: SO_RCVTIMEO makes recv() fail with EAGAIN when the rest
+        // of this try's --timeout has passed.
         const auto deadline = Clock::now() + std::chrono::duration<double>(options.timeout);
         while (true) {
             const std::chrono::duration<double> left = deadline - Clock::now();
@@ -175,10 +177,10 @@ int post(const Options& options) {
             "datagram sockets are an exercise in the README)");
     }
 
-    // --- socket(SOCK_DGRAM) + connect(): a mailbox that talks to one server.
-    // ---------------------- A name may have several addresses (localhost: ::1 and 127.0.0.1).
-    // TCP's connect() tries each with a handshake; UDP's connect() sends nothing, so it cannot tell
-    // which one has a server behind it. We take the first, as the server's bind() does.
+    // --- socket(SOCK_DGRAM) + connect(): a mailbox for one server. -------------------------------
+    // A name may have several addresses (localhost: ::1 and 127.0.0.1). TCP's connect() tries
+    // each with a handshake; UDP's connect() sends nothing, so it cannot tell which one has a
+    // server behind it. We take the first, as the server's bind() does.
     const sbs::ResolvedAddress server =
         sbs::resolve(options.host, options.port, SOCK_DGRAM, sbs::Purpose::connect).front();
     sbs::Fd fd(::socket(server.family, server.socktype, server.protocol));
@@ -204,10 +206,9 @@ int post(const Options& options) {
         "the kernel chose)",
         server.address.to_string(), own.to_string());
 
-    // --- one datagram per message: the arguments, or else the lines of stdin.
-    // --------------------- The reply goes to stdout as it came, one per line, so `client --quiet
-    // hi` prints just "HI". An empty message is sent as an empty datagram: UDP delivers it (TCP
-    // cannot).
+    // --- one datagram per message: the arguments, or else the lines of stdin. --------------------
+    // The reply goes to stdout as it came, one per line, so `client --quiet hi` prints just
+    // "HI". An empty message is sent as an empty datagram: UDP delivers it (TCP cannot).
     std::vector<char> buffer(kMaxDatagram);  // on the heap: 64 KiB is a lot for the stack
     const auto send_and_print = [&](const std::string& message) {
         const std::string reply =
@@ -230,7 +231,8 @@ int post(const Options& options) {
         }
     }
 
-    // --- close(): take the mailbox down. No goodbye is sent: there is no one to hang up on. ------
+    // --- close(): take the mailbox down. ---------------------------------------------------------
+    // No goodbye is sent: there is nobody to hang up on.
     fd.close();
     narrator.say("close()");
     return 0;
