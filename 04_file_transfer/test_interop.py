@@ -1,0 +1,181 @@
+"""Step 04 interop: the protocol spoken by Python's socket and struct modules, not by our code.
+
+If a Python client written from README.md's byte table can talk to our server (and our client
+to a Python server), the protocol is the documented one and not an accident of our C++.
+"""
+
+import hashlib
+import os
+import socket
+import struct
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing"))
+from sbs_harness import EXIT_FAILURE, TIMEOUT, connect, main, run, start_server, temp_dir  # noqa: E402
+import unittest  # noqa: E402
+
+STEP = "04_file_transfer"
+
+# The 16-byte header: magic, version, type, text length (big-endian u16), size (big-endian u64).
+HEADER = struct.Struct(">4sBBHQ")
+LIST, GET, PUT, OK, BAD_REQUEST, BAD_NAME, NOT_FOUND, EXISTS, TOO_BIG, BAD_DIGEST = (
+    0x01, 0x02, 0x03, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86)
+
+
+def request(kind: int, name: bytes = b"", size: int = 0) -> bytes:
+    return HEADER.pack(b"SBS4", 1, kind, len(name), size) + name
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise AssertionError(f"hung up after {len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
+def reply(sock: socket.socket):
+    """(type, size, text) of one response."""
+    magic, version, kind, text_length, size = HEADER.unpack(recv_exact(sock, HEADER.size))
+    assert (magic, version) == (b"SBS4", 1), (magic, version)
+    return kind, size, recv_exact(sock, text_length).decode()
+
+
+class PythonClient(unittest.TestCase):
+    def setUp(self):
+        self.root = temp_dir(self) / "root"
+        self.server = start_server(STEP, "--root", self.root)
+        self.addCleanup(self.server.kill)
+
+    def test_a_python_client_downloads_a_file_and_checks_its_digest(self):
+        data = os.urandom(200_000)
+        (self.root / "p.bin").write_bytes(data)
+        with connect(self.server.address) as sock:
+            sock.sendall(request(GET, b"p.bin", 1000))  # from offset 1000
+            kind, size, _ = reply(sock)
+            self.assertEqual((kind, size), (OK, len(data)))
+            self.assertEqual(recv_exact(sock, len(data) - 1000), data[1000:])
+            self.assertEqual(recv_exact(sock, 32), hashlib.sha256(data).digest())  # whole file
+            self.assertEqual(sock.recv(1), b"")  # then the server hangs up
+
+    def test_a_python_client_uploads_a_file(self):
+        data = os.urandom(100_000)
+        with connect(self.server.address) as sock:
+            sock.sendall(request(PUT, b"from-python", len(data)))
+            self.assertEqual(reply(sock)[0], OK)  # go ahead
+            sock.sendall(data + hashlib.sha256(data).digest())
+            self.assertEqual(reply(sock), (OK, len(data), ""))
+        self.assertEqual((self.root / "from-python").read_bytes(), data)
+
+    def test_an_upload_with_a_wrong_digest_is_discarded(self):
+        with connect(self.server.address) as sock:
+            sock.sendall(request(PUT, b"liar", 5))
+            self.assertEqual(reply(sock)[0], OK)
+            sock.sendall(b"hello" + hashlib.sha256(b"HELLO").digest())
+            kind, _, text = reply(sock)
+            self.assertEqual(kind, BAD_DIGEST)
+            self.assertIn("upload discarded", text)
+        self.assertEqual(list(self.root.iterdir()), [])
+
+    def test_a_nul_byte_in_a_name_is_refused_and_the_server_carries_on(self):
+        with connect(self.server.address) as sock:
+            sock.sendall(request(GET, b"ok\0/etc/passwd"))
+            self.assertEqual(reply(sock), (BAD_NAME, 0, "the name contains a NUL byte"))
+        with connect(self.server.address) as sock:
+            sock.sendall(request(GET, b"nul\0byte"))
+            self.assertEqual(reply(sock), (BAD_NAME, 0, "the name contains a NUL byte"))
+        with connect(self.server.address) as sock:
+            sock.sendall(request(LIST))
+            self.assertEqual(reply(sock)[0], OK)
+
+    def test_a_header_claiming_2_to_the_63_bytes_is_refused_not_trusted(self):
+        with connect(self.server.address) as sock:
+            sock.sendall(request(PUT, b"huge", 2 ** 63))
+            kind, _, text = reply(sock)
+            self.assertEqual(kind, BAD_REQUEST)
+            self.assertIn("larger than the protocol's limit", text)
+        self.server.wait_for(r"call from .* failed: PUT size 9223372036854775808")
+
+    def test_a_web_browser_gets_an_error_reply_not_a_hang(self):
+        with connect(self.server.address) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            kind, _, text = reply(sock)
+            self.assertEqual(kind, BAD_REQUEST)
+            self.assertIn("bad magic byte 0x47 at offset 0", text)
+        with connect(self.server.address) as sock:  # and serves the next caller
+            sock.sendall(request(LIST))
+            self.assertEqual(reply(sock), (OK, 0, ""))
+
+    def test_a_header_sent_one_byte_at_a_time_is_understood(self):
+        (self.root / "slow").write_bytes(b"patience")
+        with connect(self.server.address) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # each byte its own segment
+            for byte in request(GET, b"slow"):
+                sock.sendall(bytes([byte]))
+            self.assertEqual(reply(sock), (OK, 8, ""))
+            self.assertEqual(recv_exact(sock, 8), b"patience")
+
+
+class PythonServer(unittest.TestCase):
+    """A one-shot server written in Python, to see how our client treats a lying server."""
+
+    def serve_once(self, answer):
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(TIMEOUT)
+        self.addCleanup(listener.close)
+
+        def handle():
+            conn, _ = listener.accept()
+            with conn:
+                conn.settimeout(TIMEOUT)
+                HEADER.unpack(recv_exact(conn, HEADER.size))
+                answer(conn)
+
+        thread = threading.Thread(target=handle, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, TIMEOUT)
+        return listener.getsockname()[1]
+
+    def test_our_client_downloads_from_a_python_server(self):
+        data = b"served by python\n" * 1000
+
+        def answer(conn):
+            recv_exact(conn, 5)  # the name
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, len(data)) + data + hashlib.sha256(data).digest())
+
+        port = self.serve_once(answer)
+        work = temp_dir(self)
+        result = run(STEP, "client", "--port", port, "get", "p.txt", work / "p.txt")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual((work / "p.txt").read_bytes(), data)
+
+    def test_a_corrupted_download_is_discarded(self):
+        data = b"the real content"
+
+        def answer(conn):
+            recv_exact(conn, 5)
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, len(data)) + data.upper() + hashlib.sha256(data).digest())
+
+        port = self.serve_once(answer)
+        work = temp_dir(self)
+        result = run(STEP, "client", "--port", port, "get", "c.txt", work / "c.txt")
+        self.assertEqual(result.returncode, EXIT_FAILURE)
+        self.assertIn(b"SHA-256 mismatch", result.stderr)
+        self.assertEqual(list(work.iterdir()), [])  # neither c.txt nor c.txt.part
+
+    def test_an_absurd_size_from_a_server_is_refused_before_allocating(self):
+        def answer(conn):
+            recv_exact(conn, 0)
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, 2 ** 63))
+
+        port = self.serve_once(answer)
+        result = run(STEP, "client", "--port", port, "ls")
+        self.assertEqual(result.returncode, EXIT_FAILURE)
+        self.assertIn(b"larger than the protocol's limit", result.stderr)
+
+
+if __name__ == "__main__":
+    main()
