@@ -184,8 +184,8 @@ int serve(const Options& options) {
 
     // --- setsockopt(SO_REUSEADDR): let a restarted server take its number back. ----------------
     // When a server closes a live connection first, that connection's end on the server
-    // lingers for a while (FIN_WAIT_2, then TIME_WAIT: up to 2 x 60 s on Linux) so that late
-    // packets of the old call cannot be mistaken for a new one. The lingering socket still
+    // lingers for a while (FIN_WAIT_2, then TIME_WAIT; `ss -tano` shows a timer of about a
+    // minute) so that late packets of the old call cannot be mistaken for a new one. The lingering socket still
     // holds our port, and bind() would fail with "Address already in use". SO_REUSEADDR,
     // set BEFORE bind(), lets us bind anyway; it never lets two servers LISTEN on one port.
     // Try --no-reuseaddr to see the failure (README, experiment 1).
