@@ -9,17 +9,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing"))
 from sbs_harness import EXIT_FAILURE, EXIT_USAGE, TIMEOUT, Program, main, program, run, start_server  # noqa: E402
-from udp_harness import ask, free_udp_port, udp_socket, upper_ascii  # noqa: E402
+from udp_harness import ask, free_udp_port, replies, udp_socket, upper_ascii  # noqa: E402
 import unittest  # noqa: E402
 
 STEP = "03_udp"
 LARGEST_IPV4 = 65507  # 65,535 - 20 (IPv4 header) - 8 (UDP header)
 LARGEST_IPV6 = 65527  # 65,535 - 8: the IPv6 header is not counted in its payload length
-
-
-def replies(stdout: bytes) -> list:
-    """The client's replies: its stdout without the narration lines."""
-    return [line for line in stdout.splitlines() if not line.startswith(b"client: ")]
 
 
 def stop(server, signum=signal.SIGINT) -> int:

@@ -8,14 +8,10 @@ import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing"))
 from sbs_harness import TIMEOUT, main, require_tool, run, start_server  # noqa: E402
-from udp_harness import free_udp_port  # noqa: E402
+from udp_harness import free_udp_port, replies  # noqa: E402
 import unittest  # noqa: E402
 
 STEP = "03_udp"
-
-
-def replies(stdout: bytes) -> list:
-    return [line for line in stdout.splitlines() if not line.startswith(b"client: ")]
 
 
 class WithPython(unittest.TestCase):

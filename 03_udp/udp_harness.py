@@ -36,3 +36,8 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 def upper_ascii(data: bytes) -> bytes:
     """What the server answers: ASCII letters uppercased, every other byte unchanged."""
     return bytes(b - 32 if 97 <= b <= 122 else b for b in data)
+
+
+def replies(stdout: bytes) -> list:
+    """Our client's replies: its stdout without the narration lines."""
+    return [line for line in stdout.splitlines() if not line.startswith(b"client: ")]
