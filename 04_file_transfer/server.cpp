@@ -444,11 +444,12 @@ void serve_one(const Context& context, int conn_fd) {
         return;
     }
     const step04::Header& header = request->header;
-    context.narrator.say("request: {}{}{}", step04::type_name(header.type),
-                         header.type == Type::list ? "" : " '" + sbs::printable(request->text) + "'",
-                         header.type == Type::get   ? fmt::format(" from offset {}", header.size)
-                         : header.type == Type::put ? fmt::format(", {} bytes", header.size)
-                                                    : "");
+    context.narrator.say(
+        "request: {}{}{}", step04::type_name(header.type),
+        header.type == Type::list ? "" : " '" + sbs::printable(request->text) + "'",
+        header.type == Type::get   ? fmt::format(" from offset {}", header.size)
+        : header.type == Type::put ? fmt::format(", {} bytes", header.size)
+                                   : "");
     try {
         switch (header.type) {
             case Type::list:

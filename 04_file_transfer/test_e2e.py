@@ -8,6 +8,7 @@ server must go on serving.
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import sys
@@ -317,13 +318,25 @@ class Cuts(unittest.TestCase):
         assert_alive(self, server)
 
 
+class StickyPackets(unittest.TestCase):
+    def test_two_sends_arrive_in_one_recv_and_one_send_in_many(self):
+        result = run(STEP, "sticky_demo", "--size", "1000000")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = result.stdout.decode()
+        self.assertIn('recv() -> 10 bytes: "HELLOWORLD"', out)
+        pieces = int(re.search(r"1000000 bytes in (\d+) recv\(\)s", out).group(1))
+        self.assertGreater(pieces, 1)
+        self.assertIn('message 1: header says 5 bytes -> "HELLO"', out)
+        self.assertIn('message 2: header says 5 bytes -> "WORLD"', out)
+
+
 class Arguments(unittest.TestCase):
     def test_bad_arguments_print_usage_and_exit_2(self):
         cases = [("client",), ("client", "bogus"), ("client", "get"), ("client", "get", "a", "b", "c"),
                  ("client", "ls", "x"), ("client", "put"), ("client", "--resume", "ls"),
                  ("client", "--port", "70000", "ls"), ("client", "put", "/etc/hostname", "n" * 256),
                  ("server", "--max-size", "-1"), ("server", "--port", "abc"), ("server", "--root", ""),
-                 ("server", "extra"), ("server", "--timeout", "0")]
+                 ("server", "extra"), ("server", "--timeout", "0"), ("sticky_demo", "--size", "0")]
         for name, *args in cases:
             with self.subTest(program=name, args=args):
                 result = run(STEP, name, *args)
