@@ -121,8 +121,8 @@ int serve(const Options& options) {
 
     // A signal that lands after the loop has checked the flag but before recvfrom() starts
     // waiting would be missed, and the server would sleep until the next datagram. Waking up
-    // every half second (SO_RCVTIMEO: recvfrom() fails with EAGAIN) bounds that. Step 06 shows
-    // the race-free way (ppoll() with a signal mask).
+    // every half second (SO_RCVTIMEO: recvfrom() fails with EAGAIN) bounds that. Later steps
+    // close the window for good (waiting with ppoll() and a signal mask, or a signalfd).
     sbs::set_receive_timeout(fd.get(), kStopCheckSeconds);
 
     // The buffer lives on the heap: 64 KiB is too big to put on the stack casually.
@@ -171,6 +171,10 @@ int serve(const Options& options) {
         // One sendto() is one datagram: the whole reply or nothing (no partial sends to loop
         // over, unlike send() on TCP). A failure concerns this one sender only (for example a
         // local firewall rule), so it is reported and the server carries on serving the others.
+        // (Bound to 0.0.0.0 on a machine with several addresses, the reply may leave from
+        // another address than the one the sender wrote to, and a strict client would drop it:
+        // IP_PKTINFO fixes that, beyond this step. Bound to one address, as by default, the
+        // replies always leave from it.)
         std::string reply(datagram);
         for (char& c : reply) {
             c = to_upper_ascii(c);
