@@ -22,8 +22,8 @@
 //     build/02_tcp_loop/server
 //     build/02_tcp_loop/client                        # type lines; Ctrl-D ends the call
 //     printf 'hello\n\nworld\n' | build/02_tcp_loop/client --quiet     # HELLO, then WORLD
-// or answer it with netcat instead of our server (nc sends back nothing: see the README):
-//     nc -l 127.0.0.1 9002
+// or call the same server with netcat instead of this client (type lines, Ctrl-D hangs up):
+//     nc 127.0.0.1 9002
 // What you should see: one narration line per send/recv, each reply on stdout as its own line,
 // exit 0 at the end of input. If the server goes away mid-session: one line saying so, exit 1.
 #include <fmt/core.h>
@@ -104,8 +104,9 @@ int call(const Options& options) {
     narrator.say("connect() - connected to {} (fd {})", peer.to_string(), conn_fd.get());
     sbs::set_receive_timeout(conn_fd.get(), options.timeout);
 
-    // A prompt only for a person at a terminal; when stdin is a pipe, stdout holds replies only.
-    const bool interactive = ::isatty(STDIN_FILENO) == 1;
+    // A prompt only for a person at a terminal; when stdin or stdout is a pipe, stdout holds
+    // the replies and nothing else.
+    const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
     if (interactive) {
         narrator.say("type a line and press Enter; Ctrl-D hangs up");
     }

@@ -129,7 +129,7 @@ int call(const Options& options) {
     narrator.say("connect() - connected to {}{}", peer.to_string(),
                  options.framing ? "" : " (NO FRAMING: one recv() per command, like seed 001)");
     sbs::set_receive_timeout(conn_fd.get(), options.timeout);
-    const bool interactive = ::isatty(STDIN_FILENO) == 1;
+    const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
 
     // --- The conversation loop: a request line out, a reply in. --------------------------------
     std::string line;

@@ -100,11 +100,12 @@ std::string allowlist_text() {
 
 // "123" with only digits (no sign, no spaces, no hex, no exponent) and within [min, max].
 bool is_number_in(std::string_view word, long long min, long long max) {
+    if (word.empty() || word.size() > 6 || word.find_first_not_of("0123456789") != word.npos) {
+        return false;
+    }
     long long value = 0;
-    const auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), value);
-    return !word.empty() && word.size() <= 6 &&
-           word.find_first_not_of("0123456789") == std::string_view::npos && ec == std::errc{} &&
-           end == word.data() + word.size() && value >= min && value <= max;
+    std::from_chars(word.data(), word.data() + word.size(), value);  // cannot fail: 1-6 digits
+    return value >= min && value <= max;
 }
 
 // The request's words, split at spaces and tabs. No quoting, no escapes, no variables:
@@ -183,12 +184,10 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
     // What the child gets: stdin from /dev/null (it cannot wait for input), stdout and stderr
     // into the pipe, its own process group (so we can kill it and anything it starts), default
     // signal handling and an empty signal mask, and a minimal environment.
+    // Each posix_spawn* call returns 0 or an error number; the first error stops the rest.
     posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
     posix_spawnattr_t attributes;
+    posix_spawn_file_actions_init(&actions);  // on Linux these two cannot fail
     posix_spawnattr_init(&attributes);
     sigset_t no_signals;
     sigset_t default_signals;
@@ -197,11 +196,26 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
     sigaddset(&default_signals, SIGINT);
     sigaddset(&default_signals, SIGTERM);
     sigaddset(&default_signals, SIGPIPE);
-    posix_spawnattr_setsigmask(&attributes, &no_signals);
-    posix_spawnattr_setsigdefault(&attributes, &default_signals);
-    posix_spawnattr_setpgroup(&attributes, 0);
-    posix_spawnattr_setflags(
-        &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int error = posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (error == 0) {
+        error = posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+    }
+    if (error == 0) {
+        error = posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
+    }
+    if (error == 0) {
+        error = posix_spawnattr_setsigmask(&attributes, &no_signals);
+    }
+    if (error == 0) {
+        error = posix_spawnattr_setsigdefault(&attributes, &default_signals);
+    }
+    if (error == 0) {
+        error = posix_spawnattr_setpgroup(&attributes, 0);
+    }
+    if (error == 0) {
+        error = posix_spawnattr_setflags(
+            &attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    }
 
     // argv: the checked words, one argument each - exactly what the program sees. No shell
     // ever reads them, so "date;" could only ever be a file name or a bad argument.
@@ -219,12 +233,13 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
     // posix_spawn does the same with fewer ways to get it wrong (nothing runs between fork and
     // exec in our code). It returns an error number instead of setting errno.
     pid_t pid = 0;
-    const int spawn_error =
-        ::posix_spawn(&pid, command.path, &actions, &attributes, argv.data(), environment);
+    if (error == 0) {
+        error = ::posix_spawn(&pid, command.path, &actions, &attributes, argv.data(), environment);
+    }
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    if (spawn_error != 0) {
-        sbs::throw_error(spawn_error, fmt::format("posix_spawn {}", command.path));
+    if (error != 0) {
+        sbs::throw_error(error, fmt::format("posix_spawn {}", command.path));
     }
     narrator.say("posix_spawn({}) -> child pid {}", command.path, pid);
     // Our copy of the write end must go, or read() would never see end-of-file: a pipe reports
@@ -243,19 +258,19 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
     while (killed_because.empty()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
-            killed_because = fmt::format("killed: over the time limit of {} s", options.time_limit);
+            killed_because = fmt::format("over the time limit of {} s", options.time_limit);
             break;
         }
         pollfd watch{read_end.get(), POLLIN, 0};
         const int ready = ::poll(&watch, 1, static_cast<int>(left.count()));
         if (ready == -1 && errno == EINTR) {
             if (sbs::stop_requested()) {
-                killed_because = "killed: the server is stopping";
+                killed_because = "the server is stopping";
             }
             continue;
         }
         if (ready == -1) {
-            killed_because = fmt::format("killed: poll failed: {}", std::strerror(errno));
+            killed_because = fmt::format("poll failed: {}", std::strerror(errno));
             break;
         }
         if (ready == 0) {
@@ -271,12 +286,12 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
         const auto room = cap - result.output.size();
         result.output.append(buffer, std::min(static_cast<std::size_t>(n), room));
         if (static_cast<std::size_t>(n) > room) {
-            killed_because = fmt::format("killed: output over {} bytes (--max-output), cut", cap);
+            killed_because = fmt::format("output over {} bytes (--max-output), cut", cap);
         }
     }
     if (!killed_because.empty()) {
         ::kill(-pid, SIGKILL);  // the whole process group: the command and anything it started
-        narrator.warn("kill(-{}, SIGKILL): {}", pid, killed_because);
+        narrator.warn("kill(-{}, SIGKILL) - {}", pid, killed_because);
     }
 
     // waitpid(): collect the child's exit status. Without it the finished child stays a
@@ -288,7 +303,7 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
         }
     }
     if (!killed_because.empty()) {
-        result.outcome = killed_because;
+        result.outcome = "killed: " + killed_because;
     } else if (WIFEXITED(status)) {
         result.outcome = fmt::format("exit {}", WEXITSTATUS(status));
     } else {

@@ -185,10 +185,10 @@ int serve(const Options& options) {
     // --- setsockopt(SO_REUSEADDR): let a restarted server take its number back. ----------------
     // When a server closes a live connection first, that connection's end on the server
     // lingers for a while (FIN_WAIT_2, then TIME_WAIT; `ss -tano` shows a timer of about a
-    // minute) so that late packets of the old call cannot be mistaken for a new one. The lingering socket still
-    // holds our port, and bind() would fail with "Address already in use". SO_REUSEADDR,
-    // set BEFORE bind(), lets us bind anyway; it never lets two servers LISTEN on one port.
-    // Try --no-reuseaddr to see the failure (README, experiment 1).
+    // minute) so that late packets of the old call cannot be mistaken for a new one. The lingering
+    // socket still holds our port, and bind() would fail with "Address already in use".
+    // SO_REUSEADDR, set BEFORE bind(), lets us bind anyway; it never lets two servers LISTEN on one
+    // port. Try --no-reuseaddr to see the failure (README, experiment 1).
     if (options.reuse_address) {
         const int on = 1;
         if (::setsockopt(listen_fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
@@ -237,7 +237,7 @@ int serve(const Options& options) {
     // It ends only when a signal has set stop_signal. A signal arriving while accept() blocks
     // makes it return EINTR (no SA_RESTART), and the check at the top ends the loop. (One that
     // lands in the instant between the check and the accept() call is only seen after the next
-    // caller; step 06's poll loop closes that gap with ppoll().)
+    // caller; closing that gap takes ppoll() or signalfd(), tools of later steps.)
     Totals totals;
     while (stop_signal == 0) {
         narrator.say("accept() - waiting for a caller...");
