@@ -43,7 +43,7 @@ def served(test, *args):
     """A server on a fresh --root; returns (server, root)."""
     root = temp_dir(test) / "root"
     server = start_server(STEP, "--root", root, *args)
-    test.addCleanup(server.kill)
+    test.addCleanup(server.__exit__, None, None, None)  # kill, close pipes
     return server, root
 
 
@@ -164,7 +164,7 @@ class RoundTrips(unittest.TestCase):
     def test_the_root_is_created_if_missing(self):
         server, root = served(self)
         self.assertTrue(root.is_dir())
-        self.assertIn("one client at a time", server.stdout)
+        server.wait_for("one client at a time")
 
 
 class HostileNames(unittest.TestCase):

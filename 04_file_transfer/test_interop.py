@@ -48,7 +48,7 @@ class PythonClient(unittest.TestCase):
     def setUp(self):
         self.root = temp_dir(self) / "root"
         self.server = start_server(STEP, "--root", self.root)
-        self.addCleanup(self.server.kill)
+        self.addCleanup(self.server.__exit__, None, None, None)
 
     def test_a_python_client_downloads_a_file_and_checks_its_digest(self):
         data = os.urandom(200_000)
