@@ -130,8 +130,8 @@ void converse(const sbs::Narrator& narrator, int conn_fd, const sbs::SocketAddre
             return;
         }
         if (received == -1 && errno == ECONNRESET) {
-            // The caller's kernel sent RST instead of FIN: the program was killed, or closed
-            // its socket with our reply still unread. Nothing more will come from this line.
+            // The caller's kernel sent RST instead of FIN: the caller closed its socket with
+            // our reply still unread, or with SO_LINGER set to 0. Nothing more will come.
             narrator.warn("recv() failed: {} - {} slammed the phone down (RST)",
                           std::strerror(errno), peer.to_string());
             return;

@@ -115,7 +115,7 @@ class CallersThatMisbehave(unittest.TestCase):
             except BlockingIOError:
                 pass
             server.wait_for(r"recv\(\) -> \d+ bytes")
-            # SO_LINGER with a zero timeout: close() sends RST, as when a program is killed.
+            # SO_LINGER with a zero timeout: close() sends RST instead of FIN (an abortive close).
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
             server.wait_for(r"slammed the phone down|vanished while we were talking")
