@@ -183,9 +183,6 @@ std::optional<std::string> why_name_is_refused(std::string_view name) {
         return fmt::format("the name is {} bytes long; at most {} are allowed", name.size(),
                            kMaxNameLength);
     }
-    if (name.front() == '.') {
-        return std::string("names starting with '.' are refused (\".\", \"..\", hidden files)");
-    }
     for (const char c : name) {
         const auto byte = static_cast<unsigned char>(c);
         if (c == '/') {
@@ -199,6 +196,9 @@ std::optional<std::string> why_name_is_refused(std::string_view name) {
         if (byte < 0x20 || byte == 0x7f) {
             return fmt::format("the name contains the control character 0x{:02x}", byte);
         }
+    }
+    if (name.front() == '.') {
+        return std::string("names starting with '.' are refused (\".\", \"..\", hidden files)");
     }
     return std::nullopt;
 }

@@ -45,6 +45,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -148,8 +149,8 @@ std::size_t send_with_read_write(int conn_fd, int file_fd, std::uint64_t offset,
     return calls;
 }
 
-// The SHA-256 of the file's first `size` bytes. sendfile() never shows us the bytes, so this
-// is a second pass over the file, served from the page cache the first pass has just filled.
+// The SHA-256 of the file's first `size` bytes, read with pread() (from the page cache when
+// the file was read recently).
 step04::Digest digest_of_file(int file_fd, std::uint64_t size) {
     std::vector<char> buffer(kBufferSize);
     step04::Sha256 hash;
@@ -248,6 +249,13 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
     }
     context.narrator.say("openat({}) -> fd {}, {} bytes", name, file_fd.get(), size);
 
+    // The trailer will be the SHA-256 of the WHOLE file (so a resumed download is checked
+    // entirely). sendfile() never shows us the bytes, so hashing is a second pass over the
+    // file: run it in a second thread WHILE the data is being sent, not after (pread() has its
+    // own offset, so the two readers do not disturb each other).
+    std::future<step04::Digest> digest =
+        std::async(std::launch::async, digest_of_file, file_fd.get(), size);
+
     // The reply's header tells the client the whole file's size; the data follows.
     sbs::send_all(conn_fd, step04::encode_ok(size), "send OK");
     const std::size_t calls = context.options.no_sendfile
@@ -257,10 +265,9 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
                          context.options.no_sendfile ? "pread()+send()" : "sendfile()",
                          size - offset, offset, calls);
 
-    // The trailer: the SHA-256 of the WHOLE file, so a resumed download is checked entirely.
-    const step04::Digest digest = digest_of_file(file_fd.get(), size);
-    sbs::send_all(conn_fd, digest.data(), digest.size(), "send digest");
-    context.narrator.say("sha256 {}  {}", step04::to_hex(digest), name);
+    const step04::Digest trailer = digest.get();  // waits for the hashing thread if need be
+    sbs::send_all(conn_fd, trailer.data(), trailer.size(), "send digest");
+    context.narrator.say("sha256 {}  {}", step04::to_hex(trailer), name);
 }
 
 // Removes a temporary file when it goes out of scope, unless the upload was committed.
@@ -546,7 +553,7 @@ int serve(const Options& options) {
         conn_fd.close();
         narrator.say("close() - hung up on {}", peer.to_string());
     }
-    narrator.say("{} received: {} calls served, {} failed. Goodbye.", sbs::stop_signal_name(),
+    narrator.say("{} received. Calls served: {}, failed: {}. Goodbye.", sbs::stop_signal_name(),
                  served, failed);
     return 0;
 }

@@ -355,7 +355,7 @@ class Arguments(unittest.TestCase):
         server.wait_for(r"close\(\) - hung up")
         server.signal(signal.SIGINT)
         self.assertEqual(server.finish(), 0)
-        self.assertIn("SIGINT received: 1 calls served, 0 failed", server.stdout)
+        self.assertIn("SIGINT received. Calls served: 1, failed: 0. Goodbye.", server.stdout)
 
 
 if __name__ == "__main__":
