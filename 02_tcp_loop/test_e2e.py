@@ -285,6 +285,8 @@ class RemoteCommands(unittest.TestCase):
             lines = result.stdout.decode().splitlines()
             self.assertEqual(lines[:6], ["1", "2", "3", "4", "5", getpass.getuser()])
             self.assertTrue(lines[6].startswith("Linux "), lines[6:])
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertRegex(server.stdout, r"posix_spawn\(/usr/bin/seq\) -> child pid \d+")
             self.assertRegex(server.stdout, r"waitpid\(\d+\) -> exit 0, 10 bytes of output")
 
@@ -296,6 +298,8 @@ class RemoteCommands(unittest.TestCase):
                          input=b"seq 1 100000\nwhoami\nseq 1 100000\n")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(result.stdout, expected + getpass.getuser().encode() + b"\n" + expected)
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertIn(f'send() -> header "{len(expected)} exit 0\\n"', server.stdout)
 
     def test_a_command_off_the_allowlist_is_refused_and_never_run(self):
@@ -304,6 +308,8 @@ class RemoteCommands(unittest.TestCase):
             self.assertEqual(outcome, "refused")
             self.assertTrue(body.startswith(b'"rm" is not an allowed command - allowed: date, uptime'), body)
             self.assertEqual(ask(sock, b"seq 2"), ("exit 0", b"1\n2\n"))  # the line still works
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertNotIn("posix_spawn(/usr/bin/rm", server.stdout)
             self.assertIn("refused, nothing run", server.stdout)
 
@@ -316,6 +322,8 @@ class RemoteCommands(unittest.TestCase):
                 with self.subTest(request=request):
                     outcome, body = ask(sock, request)
                     self.assertEqual(outcome, "refused", body)
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertNotIn("posix_spawn", server.stdout)
 
     def test_an_injection_attempt_runs_nothing(self):
@@ -329,6 +337,8 @@ class RemoteCommands(unittest.TestCase):
                     outcome, _ = ask(sock, attempt.encode())
                     self.assertEqual(outcome, "refused")
             self.assertFalse(marker.exists())
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertNotIn("posix_spawn", server.stdout)
 
     def test_a_command_over_the_time_limit_is_killed_and_the_next_request_is_served(self):
@@ -356,6 +366,8 @@ class RemoteCommands(unittest.TestCase):
             # The "reply" to date is more of seq's output: digits and newlines, no date at all.
             self.assertRegex(result.stdout.decode(),
                              r'"date" <- \d+ bytes, unknown \(no framing\): "[0-9\\n]+(\.\.\. \(\d+ bytes in all\))?"')
+            server.signal(signal.SIGINT)  # stop it, so that its narration is complete
+            self.assertEqual(server.finish(), 0)
             self.assertIn("send() -> 108894 bytes, no framing", server.stdout)
 
     def test_a_refused_request_is_narrated_by_the_client_and_it_exits_0(self):
