@@ -250,23 +250,20 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     // go into the digest first, so the check still covers the whole file.
     step04::Sha256 hash;
     std::uint64_t offset = 0;
-    sbs::Fd part_fd(
-        ::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (options.resume ? 0 : O_TRUNC), 0644));
-    if (!part_fd) {
-        sbs::throw_errno(fmt::format("open {}", part));
-    }
     std::vector<char> buffer(kBufferSize);
+    sbs::Fd part_fd;
     if (options.resume) {
-        for (;;) {
-            const ssize_t got = ::read(part_fd.get(), buffer.data(), buffer.size());
+        part_fd.reset(::open(part.c_str(), O_RDWR | O_CLOEXEC));
+        if (!part_fd && errno != ENOENT) {
+            sbs::throw_errno(fmt::format("open {}", part));
+        }
+        for (ssize_t got = 1; part_fd && got != 0;) {
+            got = ::read(part_fd.get(), buffer.data(), buffer.size());
             if (got == -1 && errno == EINTR) {
                 continue;
             }
             if (got == -1) {
                 sbs::throw_errno(fmt::format("read {}", part));
-            }
-            if (got == 0) {
-                break;
             }
             hash.update(buffer.data(), static_cast<std::size_t>(got));
             offset += static_cast<std::uint64_t>(got);
@@ -280,6 +277,13 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     const std::uint64_t size = expect_ok(conn_fd.get(), narrator).size;
     if (offset > size) {  // the server refuses this; a server that does not is broken
         throw step04::ProtocolError("the server announced a file smaller than our offset");
+    }
+    // Created only now that the server has said OK: a refused request leaves nothing behind.
+    if (!part_fd) {
+        part_fd.reset(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!part_fd) {
+            sbs::throw_errno(fmt::format("open {}", part));
+        }
     }
 
     // --- the receive loop: count until the announced size has arrived -------------------------

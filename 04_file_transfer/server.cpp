@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -151,11 +152,14 @@ std::size_t send_with_read_write(int conn_fd, int file_fd, std::uint64_t offset,
 
 // The SHA-256 of the file's first `size` bytes, read with pread() (from the page cache when
 // the file was read recently).
-step04::Digest digest_of_file(int file_fd, std::uint64_t size) {
+step04::Digest digest_of_file(int file_fd, std::uint64_t size, const std::atomic<bool>& abandoned) {
     std::vector<char> buffer(kBufferSize);
     step04::Sha256 hash;
     std::uint64_t position = 0;
     while (position < size) {
+        if (abandoned) {
+            throw std::runtime_error("digest abandoned: the transfer failed");
+        }
         const std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - position));
         const ssize_t got = ::pread(file_fd, buffer.data(), want, static_cast<off_t>(position));
@@ -253,8 +257,16 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
     // entirely). sendfile() never shows us the bytes, so hashing is a second pass over the
     // file: run it in a second thread WHILE the data is being sent, not after (pread() has its
     // own offset, so the two readers do not disturb each other).
-    std::future<step04::Digest> digest =
-        std::async(std::launch::async, digest_of_file, file_fd.get(), size);
+    std::atomic<bool> abandoned{false};
+    std::future<step04::Digest> digest = std::async(
+        std::launch::async, [&] { return digest_of_file(file_fd.get(), size, abandoned); });
+    // If sending fails (the client hung up), tell the hashing thread to stop early: the
+    // future's destructor waits for it, and the next client should not wait for a digest
+    // nobody will read. (Destroyed in reverse order: this runs before the future waits.)
+    struct AbandonOnExit {
+        std::atomic<bool>& flag;
+        ~AbandonOnExit() { flag = true; }
+    } abandon_on_exit{abandoned};
 
     // The reply's header tells the client the whole file's size; the data follows.
     sbs::send_all(conn_fd, step04::encode_ok(size), "send OK");

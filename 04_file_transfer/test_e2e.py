@@ -172,9 +172,11 @@ class HostileNames(unittest.TestCase):
         server, root = served(self)
         for name in ["../x", "/etc/passwd", "a/../../x", "..", ".", ".hidden", "tab\there"]:
             with self.subTest(name=name):
-                result = client(server.port, "get", name, temp_dir(self) / "out")
+                work = temp_dir(self)
+                result = client(server.port, "get", name, work / "out")
                 self.assertEqual(result.returncode, EXIT_FAILURE, result.stderr)
                 self.assertIn(b"the server refused (name refused)", result.stderr)
+                self.assertEqual(list(work.iterdir()), [])  # not even an empty out.part
         assert_alive(self, server)
 
     def test_an_upload_under_a_hostile_name_writes_nothing_anywhere(self):
