@@ -9,11 +9,15 @@
 
 #include <fmt/core.h>
 #include <openssl/evp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
+#include "sbs/error.hpp"
 #include "sbs/io.hpp"
 
 namespace step04 {
@@ -237,19 +241,34 @@ std::string encode_error(Type type, std::string_view message) {
 }
 
 std::optional<Message> receive_message(int fd, Direction direction) {
-    // The header: read until 16 bytes have arrived, however many recv()s that takes
-    // (sbs::recv_exact loops), then check it before trusting any length in it.
+    // The header: recv() until 16 bytes have arrived, however many calls that takes, never
+    // asking for more than is still missing (the bytes after the header are not ours to take).
+    // Each piece goes through the HeaderReader, so garbage is refused at its first wrong byte
+    // instead of after a wait for 16 bytes that may never come.
     std::array<std::uint8_t, kHeaderSize> bytes{};
-    const std::size_t got = sbs::recv_exact(fd, bytes.data(), bytes.size(), "recv header");
-    if (got == 0) {
-        return std::nullopt;  // hung up between messages: a clean goodbye
-    }
-    if (auto problem = check_header(std::span(bytes).first(got), direction)) {
-        throw ProtocolError(*problem);
-    }
-    if (got < kHeaderSize) {
-        throw std::runtime_error(
-            fmt::format("the peer hung up after {} of the header's {} bytes", got, kHeaderSize));
+    std::size_t have = 0;
+    HeaderReader reader(direction);
+    while (have < kHeaderSize) {
+        const ssize_t n = ::recv(fd, bytes.data() + have, kHeaderSize - have, 0);
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            throw std::system_error(std::make_error_code(std::errc::timed_out), "recv header");
+        }
+        if (n == -1) {
+            sbs::throw_errno("recv header");
+        }
+        if (n == 0 && have == 0) {
+            return std::nullopt;  // hung up between messages: a clean goodbye
+        }
+        if (n == 0) {
+            throw std::runtime_error(fmt::format(
+                "the peer hung up after {} of the header's {} bytes", have, kHeaderSize));
+        }
+        std::size_t consumed = 0;
+        (void)reader.feed(std::span(bytes).subspan(have, static_cast<std::size_t>(n)), consumed);
+        have += static_cast<std::size_t>(n);
     }
     Message message{decode_header(bytes), {}};
 

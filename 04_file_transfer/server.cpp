@@ -273,7 +273,7 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
     const std::size_t calls = context.options.no_sendfile
                                   ? send_with_read_write(conn_fd, file_fd.get(), offset, size)
                                   : send_with_sendfile(conn_fd, file_fd.get(), offset, size);
-    context.narrator.say("{} -> {} bytes (from offset {}) in {} calls",
+    context.narrator.say("{} -> {} bytes (from offset {}) in {} call(s)",
                          context.options.no_sendfile ? "pread()+send()" : "sendfile()",
                          size - offset, offset, calls);
 

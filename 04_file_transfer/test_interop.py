@@ -109,6 +109,14 @@ class PythonClient(unittest.TestCase):
             sock.sendall(request(LIST))
             self.assertEqual(reply(sock), (OK, 0, ""))
 
+    def test_garbage_is_refused_at_its_first_byte_without_waiting_for_16(self):
+        with start_server(STEP, "--root", self.root, "--timeout", "60") as patient:
+            with connect(patient.address) as sock:  # times out after TIMEOUT if the server waits
+                sock.sendall(b"hi\n")  # 3 bytes, as typed into nc
+                kind, _, text = reply(sock)
+                self.assertEqual(kind, BAD_REQUEST)
+                self.assertIn("bad magic byte 0x68 at offset 0", text)
+
     def test_a_header_sent_one_byte_at_a_time_is_understood(self):
         (self.root / "slow").write_bytes(b"patience")
         with connect(self.server.address) as sock:
