@@ -19,6 +19,7 @@
 
 #include "sbs/error.hpp"
 #include "sbs/io.hpp"
+#include "sbs/signals.hpp"
 
 namespace step04 {
 
@@ -250,8 +251,8 @@ std::optional<Message> receive_message(int fd, Direction direction) {
     HeaderReader reader(direction);
     while (have < kHeaderSize) {
         const ssize_t n = ::recv(fd, bytes.data() + have, kHeaderSize - have, 0);
-        if (n == -1 && errno == EINTR) {
-            continue;
+        if (n == -1 && errno == EINTR && !sbs::stop_requested()) {
+            continue;  // a signal that is not Ctrl-C: wait on; after Ctrl-C, give up (below)
         }
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             throw std::system_error(std::make_error_code(std::errc::timed_out), "recv header");

@@ -15,7 +15,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing"))
-from sbs_harness import (EXIT_FAILURE, EXIT_USAGE, TIMEOUT, free_tcp_port, main, run,  # noqa: E402
+from sbs_harness import (EXIT_FAILURE, EXIT_USAGE, TIMEOUT, connect, free_tcp_port, main, run,  # noqa: E402
                          start_server, temp_dir)
 import unittest  # noqa: E402
 
@@ -358,6 +358,15 @@ class Arguments(unittest.TestCase):
         server.signal(signal.SIGINT)
         self.assertEqual(server.finish(), 0)
         self.assertIn("SIGINT received. Calls served: 1, failed: 0. Goodbye.", server.stdout)
+
+    def test_ctrl_c_stops_the_server_even_while_a_client_is_silent(self):
+        root = temp_dir(self) / "root"
+        with start_server(STEP, "--root", root, "--timeout", "60") as server:
+            with connect(server.address):
+                server.wait_for(r"accept\(\) -> fd")
+                server.signal(signal.SIGINT)
+                self.assertEqual(server.finish(), 0)  # well before the 60 s timeout
+            self.assertIn("Interrupted system call", server.stdout)
 
 
 if __name__ == "__main__":
