@@ -351,6 +351,13 @@ class Arguments(unittest.TestCase):
         self.assertEqual(result.returncode, EXIT_FAILURE)
         self.assertIn(b"Connection refused - is the server running?", result.stderr)
 
+    def test_a_missing_local_file_is_reported_as_such(self):
+        server, _ = served(self)
+        missing = temp_dir(self) / "missing.txt"
+        result = client(server.port, "put", missing)
+        self.assertEqual(result.returncode, EXIT_FAILURE)
+        self.assertEqual(result.stderr.decode(), f"client: error: open {missing}: No such file or directory\n")
+
     def test_ctrl_c_stops_the_server_with_a_summary(self):
         server, _ = served(self)
         client(server.port, "ls")
