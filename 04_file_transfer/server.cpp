@@ -37,6 +37,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -315,6 +316,15 @@ void handle_put(const Context& context, int conn_fd, const std::string& name, st
         throw Refusal{Type::too_big, fmt::format("{} bytes is more than this server accepts "
                                                  "(--max-size {})",
                                                  size, context.options.max_size)};
+    }
+    // Room on the disk? Better to refuse now than to fail at 90 % with ENOSPC. (Only a hint:
+    // other writers may fill the disk meanwhile, and then write() below reports it.)
+    struct statvfs space {};
+    if (::fstatvfs(context.root_fd, &space) == 0 &&
+        size > std::uint64_t{space.f_bavail} * space.f_frsize) {
+        throw Refusal{Type::too_big,
+                      fmt::format("{} bytes will not fit: {} bytes free in the served directory",
+                                  size, std::uint64_t{space.f_bavail} * space.f_frsize)};
     }
     struct stat existing {};
     if (::fstatat(context.root_fd, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0) {
