@@ -250,6 +250,12 @@ std::optional<Message> receive_message(int fd, Direction direction) {
     std::size_t have = 0;
     HeaderReader reader(direction);
     while (have < kHeaderSize) {
+        // Ctrl-C that arrived just before this loop would not interrupt the recv() below, so
+        // look at the flag first. (A signal landing between this check and recv() still waits
+        // for the next signal or the timeout: closing that gap needs ppoll() or a self-pipe.)
+        if (sbs::stop_requested()) {
+            throw std::runtime_error("stopped by a signal while waiting for a header");
+        }
         const ssize_t n = ::recv(fd, bytes.data() + have, kHeaderSize - have, 0);
         if (n == -1 && errno == EINTR && !sbs::stop_requested()) {
             continue;  // a signal that is not Ctrl-C: wait on; after Ctrl-C, give up (below)
