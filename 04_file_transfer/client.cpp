@@ -22,6 +22,9 @@
 //     build/04_file_transfer/client get services /tmp/copy       # download to /tmp/copy
 //     build/04_file_transfer/client get --resume services /tmp/copy   # after a cut
 //     build/04_file_transfer/client get ../etc/passwd            # refused by the server: exit 1
+// or let netcat stand in for the server, to see the request's bytes (the client then gives up
+// waiting for a reply after 1 s and exits 1):
+//     nc -l 127.0.0.1 9004 | xxd &  build/04_file_transfer/client --timeout 1 get notes.txt
 // What you should see: narration of connect, the request, the reply's header and the totals,
 // then a line in sha256sum's format ("HEX  PATH") that `sha256sum PATH` confirms. Errors
 // (refusals, cuts, digest mismatches) are one line on stderr and exit 1; bad arguments exit 2.

@@ -26,6 +26,8 @@
 //     build/04_file_transfer/client ls
 //     build/04_file_transfer/client get services /tmp/copy       # download, digest checked
 //     sha256sum /etc/services /tmp/copy                          # the same digest, three times
+// or speak the protocol by hand with netcat: a LIST is 16 bytes (see protocol.hpp)
+//     printf 'SBS4\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' | nc -N 127.0.0.1 9004 | xxd
 // What you should see: the server narrates each call (accept, the decoded request, open,
 // sendfile or recv totals, the SHA-256, rename), refuses bad names with a reason and carries
 // on serving. Ctrl-C stops it after a summary. It serves ONE client at a time: a second client
