@@ -13,9 +13,9 @@
 // New since step 01: the loop over stdin lines; a reply read to a known length; no more than
 // 64 KiB in flight at a time (so a huge line cannot fill both directions' buffers and stall
 // both programs); the server hanging up mid-session reported in one line.
-// Moved into common since step 01: the send() and recv() loops (sbs::send_all and
-// sbs::recv_exact, which retry partial transfers and EINTR) and SO_RCVTIMEO
-// (sbs::set_receive_timeout).
+// Moved into common since step 01: socket() + connect() over each resolved address (sbs::dial),
+// the send() and recv() loops (sbs::send_all and sbs::recv_exact, which retry partial
+// transfers and EINTR) and SO_RCVTIMEO (sbs::set_receive_timeout).
 // Partner: 02_tcp_loop/server.cpp.
 //
 // Run it (two terminals):
@@ -41,6 +41,7 @@
 
 #include "sbs/address.hpp"
 #include "sbs/args.hpp"
+#include "sbs/dial.hpp"
 #include "sbs/error.hpp"
 #include "sbs/fd.hpp"
 #include "sbs/io.hpp"
@@ -74,34 +75,12 @@ int call(const Options& options) {
     const sbs::Narrator narrator("client", options.quiet);
 
     // --- socket() + connect(): dial once, for the whole session. -------------------------------
-    // As in step 01: try each address the name resolves to until one answers.
-    const std::vector<sbs::ResolvedAddress> candidates =
-        sbs::resolve(options.host, options.port, SOCK_STREAM, sbs::Purpose::connect);
-    sbs::Fd conn_fd;
-    int last_error = 0;
-    std::string last_address;
-    for (const sbs::ResolvedAddress& candidate : candidates) {
-        sbs::Fd fd(::socket(candidate.family, candidate.socktype, candidate.protocol));
-        if (!fd) {
-            sbs::throw_errno("socket");
-        }
-        if (::connect(fd.get(), candidate.address.data(), candidate.address.size()) == -1) {
-            last_error = errno;
-            last_address = candidate.address.to_string();
-            narrator.say("connect({}) failed: {}", last_address, std::strerror(last_error));
-            continue;
-        }
-        conn_fd = std::move(fd);
-        break;
-    }
-    if (!conn_fd) {
-        sbs::throw_error(last_error, fmt::format("connect {}", last_address));
-    }
+    // sbs::dial is step 01's loop: try each address the name resolves to until one answers.
+    sbs::Fd conn_fd = sbs::dial(options.host, options.port, narrator);
     sbs::SocketAddress peer;
     if (::getpeername(conn_fd.get(), peer.data(), peer.size_ptr()) == -1) {
         sbs::throw_errno("getpeername");
     }
-    narrator.say("connect() - connected to {} (fd {})", peer.to_string(), conn_fd.get());
     sbs::set_receive_timeout(conn_fd.get(), options.timeout);
 
     // A prompt only for a person at a terminal; when stdin or stdout is a pipe, stdout holds

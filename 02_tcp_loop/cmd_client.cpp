@@ -10,7 +10,8 @@
 // printed as the answer to the NEXT command (README, experiment 3).
 // New since step 01: a loop over stdin lines; a length-prefixed reply; checking that length
 // before trusting it (a broken or hostile server could announce 10 GB).
-// Moved into common since step 01: sbs::send_all, sbs::recv_exact, sbs::set_receive_timeout.
+// Moved into common since step 01: sbs::dial (socket + connect, trying each address),
+// sbs::send_all, sbs::recv_exact, sbs::set_receive_timeout.
 // Partner: 02_tcp_loop/cmd_server.cpp.
 //
 // Run it (two terminals):
@@ -36,6 +37,7 @@
 
 #include "sbs/address.hpp"
 #include "sbs/args.hpp"
+#include "sbs/dial.hpp"
 #include "sbs/error.hpp"
 #include "sbs/fd.hpp"
 #include "sbs/io.hpp"
@@ -101,33 +103,15 @@ std::size_t parse_header(const std::string& header, std::string& outcome) {
 int call(const Options& options) {
     const sbs::Narrator narrator("cmd_client", options.quiet);
 
-    // --- socket() + connect(), trying each address of the name. --------------------------------
-    sbs::Fd conn_fd;
-    int last_error = 0;
-    std::string last_address;
-    for (const sbs::ResolvedAddress& candidate :
-         sbs::resolve(options.host, options.port, SOCK_STREAM, sbs::Purpose::connect)) {
-        sbs::Fd fd(::socket(candidate.family, candidate.socktype, candidate.protocol));
-        if (!fd) {
-            sbs::throw_errno("socket");
-        }
-        if (::connect(fd.get(), candidate.address.data(), candidate.address.size()) == -1) {
-            last_error = errno;
-            last_address = candidate.address.to_string();
-            continue;
-        }
-        conn_fd = std::move(fd);
-        break;
-    }
-    if (!conn_fd) {
-        sbs::throw_error(last_error, fmt::format("connect {}", last_address));
-    }
+    // --- socket() + connect(), trying each address of the name (sbs::dial, from step 01). ---
+    sbs::Fd conn_fd = sbs::dial(options.host, options.port, narrator);
     sbs::SocketAddress peer;
     if (::getpeername(conn_fd.get(), peer.data(), peer.size_ptr()) == -1) {
         sbs::throw_errno("getpeername");
     }
-    narrator.say("connect() - connected to {}{}", peer.to_string(),
-                 options.framing ? "" : " (NO FRAMING: one recv() per command, like seed 001)");
+    if (!options.framing) {
+        narrator.say("NO FRAMING: one recv() per command, like seed 001");
+    }
     sbs::set_receive_timeout(conn_fd.get(), options.timeout);
     const bool interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
 

@@ -11,8 +11,8 @@
 //   - progress on a terminal (bytes, percent, MB/s, ETA), one summary line when piped.
 // New since step 03: the protocol (protocol.hpp), files, SHA-256, resume, the progress bar.
 // Moved into common (taught in steps 01-03): resolving the host name, the Fd owner, send_all /
-// recv_exact, the socket timeouts, narration and argument parsing. The connect loop over the
-// resolver's candidates stays here: it is short.
+// recv_exact, the socket timeouts, narration and argument parsing, and socket() + connect()
+// over the resolver's candidates (sbs::dial).
 // Partner: 04_file_transfer/server.cpp.
 //
 // Run it (two terminals):
@@ -48,6 +48,7 @@
 #include "protocol.hpp"
 #include "sbs/address.hpp"
 #include "sbs/args.hpp"
+#include "sbs/dial.hpp"
 #include "sbs/error.hpp"
 #include "sbs/fd.hpp"
 #include "sbs/io.hpp"
@@ -137,31 +138,14 @@ class ProgressMeter {
     Clock::time_point last_draw_;
 };
 
-// --- socket() + connect(): dial, trying each address the name resolves to (as in step 01) --
+// --- socket() + connect(): sbs::dial tries each address the name resolves to (step 01). ----
 sbs::Fd dial(const Options& options, const sbs::Narrator& narrator) {
-    int last_error = 0;
-    std::string last_address;
-    for (const sbs::ResolvedAddress& candidate :
-         sbs::resolve(options.host, options.port, SOCK_STREAM, sbs::Purpose::connect)) {
-        sbs::Fd fd(
-            ::socket(candidate.family, candidate.socktype | SOCK_CLOEXEC, candidate.protocol));
-        if (!fd) {
-            sbs::throw_errno("socket");
-        }
-        if (::connect(fd.get(), candidate.address.data(), candidate.address.size()) == -1) {
-            last_error = errno;
-            last_address = candidate.address.to_string();
-            narrator.say("connect({}) failed: {}", last_address, std::strerror(last_error));
-            continue;
-        }
-        narrator.say("connect() - connected to {}", candidate.address.to_string());
-        // The server may be busy with another client (it serves one at a time), but once it
-        // talks to us, neither direction may stall longer than --timeout.
-        sbs::set_receive_timeout(fd.get(), options.timeout);
-        sbs::set_send_timeout(fd.get(), options.timeout);
-        return fd;
-    }
-    sbs::throw_error(last_error, fmt::format("connect {}", last_address));
+    sbs::Fd fd = sbs::dial(options.host, options.port, narrator);
+    // The server may be busy with another client (it serves one at a time), but once it
+    // talks to us, neither direction may stall longer than --timeout.
+    sbs::set_receive_timeout(fd.get(), options.timeout);
+    sbs::set_send_timeout(fd.get(), options.timeout);
+    return fd;
 }
 
 // The server's reply to a request: OK (returned), or an error message (thrown, exit 1).
