@@ -171,11 +171,6 @@ std::string exchange(int fd, const std::string& message, std::vector<char>& buff
 
 int post(const Options& options) {
     const sbs::Narrator narrator("client", options.quiet);
-    if (sbs::is_unix_path(options.host)) {
-        throw sbs::UsageError(
-            "this step is about UDP: give an IP address such as 127.0.0.1 or ::1 (AF_UNIX "
-            "datagram sockets are an exercise in the README)");
-    }
 
     // --- socket(SOCK_DGRAM) + connect(): a mailbox for one server. -------------------------------
     // A name may have several addresses (localhost: ::1 and 127.0.0.1). TCP's connect() tries
@@ -245,7 +240,7 @@ int main(int argc, char* argv[]) {
     sbs::ArgParser args("client",
                         "Sends each MESSAGE (or each line of stdin) as one UDP datagram to the "
                         "step 03 server and prints each reply, retrying when none comes.");
-    args.host_option(options.host);
+    args.host_option(options.host, sbs::ArgParser::Hosts::ip_only);  // AF_UNIX: an exercise
     args.port_option(options.port);
     args.option("--timeout", "SECONDS", options.timeout, 0.01, 3600,
                 "wait this long for each reply before sending again (default 1)");

@@ -81,11 +81,6 @@ struct Tally {
 
 int serve(const Options& options) {
     const sbs::Narrator narrator("server", options.quiet);
-    if (sbs::is_unix_path(options.host)) {
-        throw sbs::UsageError(
-            "this step is about UDP: give an IP address such as 127.0.0.1 or ::1 (AF_UNIX "
-            "datagram sockets are an exercise in the README)");
-    }
 
     // Ctrl-C and SIGTERM set a flag and interrupt recvfrom() with EINTR (sigaction without
     // SA_RESTART, as step 02 showed). Installed before the "listening on" line, so that nobody
@@ -213,7 +208,7 @@ int main(int argc, char* argv[]) {
     sbs::ArgParser args("server",
                         "Receives UDP datagrams from anyone and sends each one back to its "
                         "sender in uppercase, until Ctrl-C.");
-    args.host_option(options.host);
+    args.host_option(options.host, sbs::ArgParser::Hosts::ip_only);  // AF_UNIX: an exercise
     args.port_option(options.port);
     args.option("--buffer", "BYTES", options.buffer_size, 1, kMaxDatagram,
                 "bytes one recvfrom() can take (default 65535: any datagram); try 1024 to see "

@@ -164,12 +164,6 @@ step04::Header expect_ok(int conn_fd, const sbs::Narrator& narrator) {
     return reply->header;
 }
 
-// A failed call on a LOCAL file. Not sbs::throw_errno: its beginner hints are about sockets
-// ("No such file or directory - is the server running?" would mislead here).
-[[noreturn]] void throw_file_error(const std::string& what) {
-    throw std::runtime_error(fmt::format("{}: {}", what, std::strerror(errno)));
-}
-
 // write() to a file may also write less than asked: loop, as send_all does for sockets.
 void write_all(int fd, const char* data, std::size_t length, const std::string& path) {
     while (length > 0) {
@@ -178,7 +172,7 @@ void write_all(int fd, const char* data, std::size_t length, const std::string& 
             continue;
         }
         if (written == -1) {
-            throw_file_error(fmt::format("write {}", path));
+            sbs::throw_errno(fmt::format("write {}", path));
         }
         data += written;
         length -= static_cast<std::size_t>(written);
@@ -248,7 +242,7 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     if (options.resume) {
         part_fd.reset(::open(part.c_str(), O_RDWR | O_CLOEXEC));
         if (!part_fd && errno != ENOENT) {
-            throw_file_error(fmt::format("open {}", part));
+            sbs::throw_errno(fmt::format("open {}", part));
         }
         for (ssize_t got = 1; part_fd && got != 0;) {
             got = ::read(part_fd.get(), buffer.data(), buffer.size());
@@ -256,7 +250,7 @@ int get(const Options& options, const sbs::Narrator& narrator) {
                 continue;
             }
             if (got == -1) {
-                throw_file_error(fmt::format("read {}", part));
+                sbs::throw_errno(fmt::format("read {}", part));
             }
             hash.update(buffer.data(), static_cast<std::size_t>(got));
             offset += static_cast<std::uint64_t>(got);
@@ -275,7 +269,7 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     if (!part_fd) {
         part_fd.reset(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (!part_fd) {
-            throw_file_error(fmt::format("open {}", part));
+            sbs::throw_errno(fmt::format("open {}", part));
         }
     }
 
@@ -337,11 +331,11 @@ int get(const Options& options, const sbs::Narrator& narrator) {
 
     // --- commit: fsync(), then rename() DEST.part -> DEST ------------------------------------
     if (::fsync(part_fd.get()) == -1) {
-        throw_file_error(fmt::format("fsync {}", part));
+        sbs::throw_errno(fmt::format("fsync {}", part));
     }
     const unsigned flags = options.overwrite ? 0U : RENAME_NOREPLACE;
     if (::renameat2(AT_FDCWD, part.c_str(), AT_FDCWD, dest.c_str(), flags) == -1) {
-        throw_file_error(fmt::format("rename {} -> {}", part, dest.string()));
+        sbs::throw_errno(fmt::format("rename {} -> {}", part, dest.string()));
     }
     narrator.say("rename({} -> {}): size and digest checked", part, dest.string());
     fmt::print("{}  {}\n", step04::to_hex(computed), dest.string());  // as sha256sum prints it
@@ -381,11 +375,11 @@ int put(const Options& options, const sbs::Narrator& narrator) {
     }
     sbs::Fd file_fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file_fd) {
-        throw_file_error(fmt::format("open {}", path));
+        sbs::throw_errno(fmt::format("open {}", path));
     }
     struct stat info {};
     if (::fstat(file_fd.get(), &info) == -1) {
-        throw_file_error(fmt::format("fstat {}", path));
+        sbs::throw_errno(fmt::format("fstat {}", path));
     }
     if (!S_ISREG(info.st_mode)) {
         throw std::runtime_error(fmt::format("{} is not a regular file", path));
@@ -412,7 +406,7 @@ int put(const Options& options, const sbs::Narrator& narrator) {
                 continue;
             }
             if (got == -1) {
-                throw_file_error(fmt::format("read {}", path));
+                sbs::throw_errno(fmt::format("read {}", path));
             }
             if (got == 0) {  // hanging up now makes the server discard the upload
                 throw std::runtime_error(fmt::format("{} shrank while it was being sent", path));

@@ -58,13 +58,18 @@ void ArgParser::option(std::string name, std::string metavar, double& out, doubl
     });
 }
 
-void ArgParser::host_option(std::string& out) {
+void ArgParser::host_option(std::string& out, Hosts accepted) {
+    const bool unix_ok = accepted == Hosts::ip_or_unix_path;
     option("--host", "HOST",
-           fmt::format("address to use: IPv4, IPv6 (::1), a name, or a unix socket path "
-                       "(default {})",
-                       out),
-           [&out](const std::string& value) {
+           fmt::format("address to use: IPv4, IPv6 (::1){} (default {})",
+                       unix_ok ? ", a name, or a unix socket path" : " or a name", out),
+           [&out, unix_ok](const std::string& value) {
                check_host(value);
+               if (!unix_ok && is_unix_path(value)) {
+                   throw UsageError(fmt::format(
+                       "--host takes an IP address or a name here, not a unix socket path: '{}'",
+                       value));
+               }
                out = value;
            });
 }

@@ -39,16 +39,19 @@ std::string hint_for(const std::system_error& error) {
         error.code().category() != std::system_category()) {
         return "";
     }
+    // The failed call is the first word of the message: "connect 127.0.0.1:9001: ...".
+    const std::string_view what = error.what();
+    const std::string_view call = what.substr(0, what.find_first_of(" :"));
     switch (error.code().value()) {
         case ECONNREFUSED:
             return "is the server running?";
-        case ENOENT:  // connect() to an AF_UNIX path that does not exist
-            return "is the server running? (no socket file at that path)";
+        case ENOENT:  // only connect() to an AF_UNIX path: for a file, the message says enough
+            return call == "connect" ? "is the server running? (no socket file at that path)" : "";
         case EADDRINUSE:
             return "is another program using this address? Try another --port, or --port 0 "
                    "(for a unix path, remove the stale socket file)";
         case EACCES:
-            return "ports below 1024 need root: use a higher --port";
+            return call == "bind" ? "ports below 1024 need root: use a higher --port" : "";
         case EADDRNOTAVAIL:
             return "that address does not belong to this machine";
         case ETIMEDOUT:

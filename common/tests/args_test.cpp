@@ -73,6 +73,16 @@ TEST_CASE("bad arguments are usage errors") {
     CHECK_THROWS_AS(parse(args, {"a", "b", "c", "d"}), sbs::UsageError);
 }
 
+TEST_CASE("a program may take IP hosts only") {
+    std::string host = "127.0.0.1";
+    sbs::ArgParser args("server", "UDP only");
+    args.host_option(host, sbs::ArgParser::Hosts::ip_only);
+    CHECK(parse(args, {"--host", "::1"}));
+    CHECK(host == "::1");
+    CHECK_THROWS_AS(parse(args, {"--host", "/tmp/x.sock"}), sbs::UsageError);
+    CHECK(args.help().find("unix") == std::string::npos);
+}
+
 TEST_CASE("--help is not an error and stops parsing") {
     Options options;
     auto args = parser_for(options);

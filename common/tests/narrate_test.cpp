@@ -23,3 +23,14 @@ TEST_CASE("errors name the call, and beginners get a hint") {
     const std::system_error odd(EDOM, std::generic_category(), "x");
     CHECK(sbs::hint_for(odd).empty());
 }
+
+TEST_CASE("a hint depends on the call that failed, not only on the error") {
+    const std::system_error no_socket_file(ENOENT, std::generic_category(), "connect /tmp/s.sock");
+    CHECK(sbs::hint_for(no_socket_file).find("is the server running?") != std::string::npos);
+    const std::system_error no_file(ENOENT, std::generic_category(), "open notes.txt");
+    CHECK(sbs::hint_for(no_file).empty());
+    const std::system_error low_port(EACCES, std::generic_category(), "bind 0.0.0.0:80");
+    CHECK(sbs::hint_for(low_port).find("need root") != std::string::npos);
+    const std::system_error unreadable(EACCES, std::generic_category(), "open /etc/shadow");
+    CHECK(sbs::hint_for(unreadable).empty());
+}

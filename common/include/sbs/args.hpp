@@ -36,8 +36,11 @@ class ArgParser {
     void option(std::string name, std::string metavar, double& out, double min, double max,
                 std::string help);
 
-    /// The standard --host (IPv4, IPv6, name, or AF_UNIX path), --port and --quiet.
-    void host_option(std::string& out);
+    /// Which addresses --host accepts.
+    enum class Hosts { ip_or_unix_path, ip_only };
+    /// The standard --host (IPv4, IPv6, a name, or - unless ip_only - an AF_UNIX path), --port
+    /// and --quiet.
+    void host_option(std::string& out, Hosts accepted = Hosts::ip_or_unix_path);
     void port_option(std::uint16_t& out);
     void quiet_flag(bool& out);
 
