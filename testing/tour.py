@@ -118,7 +118,10 @@ class Tour:
     def run(self, *args, name: str = "client", input: bytes | None = None, expect: int = 0) -> None:
         """Runs one of the step's programs to completion and checks its exit code."""
         argv = [sbs_harness.program(self.step, name), *map(str, args)]
-        self._show(argv if input is None else ["printf", repr(input.decode())[1:-1], "|", *argv])
+        if input is not None:  # shown as a command a student can paste: printf 'a\nb\n' | ...
+            escaped = input.decode("utf-8", "replace").encode("unicode_escape").decode()
+            argv_shown = ["printf", "'" + escaped.replace("'", "'\\''") + "'", "|", *argv]
+        self._show(argv if input is None else argv_shown)
         process = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE,
                                    stdout=self._write_end, stderr=self._write_end)
         try:
