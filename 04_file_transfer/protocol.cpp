@@ -241,7 +241,27 @@ std::string encode_error(Type type, std::string_view message) {
     return with_header({type, static_cast<std::uint16_t>(message.size()), 0}, message);
 }
 
-std::optional<Message> receive_message(int fd, Direction direction) {
+namespace {
+
+// With a deadline, shrinks the socket's receive timeout to the time left before the next
+// recv(); once the deadline has passed, throws the same timeout error an expired recv() gives.
+void wait_no_later_than(int fd, const std::optional<Deadline>& deadline, const char* what) {
+    if (!deadline) {
+        return;  // no deadline: the socket's own timeout applies to each recv()
+    }
+    const double left =
+        std::chrono::duration<double>(*deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+        throw std::system_error(std::make_error_code(std::errc::timed_out), what);
+    }
+    // At least 1 ms: a timeout that rounds down to 0 s would mean "wait forever".
+    sbs::set_receive_timeout(fd, std::max(left, 0.001));
+}
+
+}  // namespace
+
+std::optional<Message> receive_message(int fd, Direction direction,
+                                       std::optional<Deadline> deadline) {
     // The header: recv() until 16 bytes have arrived, however many calls that takes, never
     // asking for more than is still missing (the bytes after the header are not ours to take).
     // Each piece goes through the HeaderReader, so garbage is refused at its first wrong byte
@@ -256,6 +276,7 @@ std::optional<Message> receive_message(int fd, Direction direction) {
         if (sbs::stop_requested()) {
             throw std::runtime_error("stopped by a signal while waiting for a header");
         }
+        wait_no_later_than(fd, deadline, "recv header");
         const ssize_t n = ::recv(fd, bytes.data() + have, kHeaderSize - have, 0);
         if (n == -1 && errno == EINTR && !sbs::stop_requested()) {
             continue;  // a signal that is not Ctrl-C: wait on; after Ctrl-C, give up (below)
@@ -280,12 +301,28 @@ std::optional<Message> receive_message(int fd, Direction direction) {
     Message message{decode_header(bytes), {}};
 
     // The text: its length was checked above (at most 1024 bytes), so allocating it is safe.
+    // The same loop as sbs::recv_exact, written out so the deadline is checked before each call.
     message.text.resize(message.header.text_length);
-    const std::size_t text_got =
-        sbs::recv_exact(fd, message.text.data(), message.text.size(), "recv name");
-    if (text_got < message.text.size()) {
-        throw std::runtime_error(fmt::format("the peer hung up after {} of the {} bytes of text",
-                                             text_got, message.text.size()));
+    std::size_t text_got = 0;
+    while (text_got < message.text.size()) {
+        wait_no_later_than(fd, deadline, "recv name");
+        const ssize_t n =
+            ::recv(fd, message.text.data() + text_got, message.text.size() - text_got, 0);
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            throw std::system_error(std::make_error_code(std::errc::timed_out), "recv name");
+        }
+        if (n == -1) {
+            sbs::throw_errno("recv name");
+        }
+        if (n == 0) {
+            throw std::runtime_error(
+                fmt::format("the peer hung up after {} of the {} bytes of text", text_got,
+                            message.text.size()));
+        }
+        text_got += static_cast<std::size_t>(n);
     }
     return message;
 }

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -141,11 +142,19 @@ struct Message {
     std::string text;
 };
 
+/// A moment by which something must be done (steady_clock: immune to changes of the date).
+using Deadline = std::chrono::steady_clock::time_point;
+
 /// Receives one message from a stream socket: exactly 16 header bytes, checked, then exactly
 /// text_length bytes. Returns nullopt when the peer hangs up before the first byte (a clean
 /// goodbye). Throws ProtocolError for a bad header, std::runtime_error when the peer hangs up
 /// in the middle of the message, std::system_error for socket errors (timeouts included).
-[[nodiscard]] std::optional<Message> receive_message(int fd, Direction direction);
+/// With a `deadline`, the WHOLE message must have arrived by then: before each recv() the
+/// socket's receive timeout (SO_RCVTIMEO) is shrunk to the time left, so a peer trickling one
+/// byte at a time cannot stretch the wait; the timeout is left changed (the caller sets its own
+/// again). Without one, each recv() waits as long as the socket's timeout allows.
+[[nodiscard]] std::optional<Message> receive_message(int fd, Direction direction,
+                                                     std::optional<Deadline> deadline = {});
 
 using Digest = std::array<std::uint8_t, kDigestSize>;
 

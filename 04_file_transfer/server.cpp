@@ -13,7 +13,8 @@
 //   - sendfile(): the kernel copies file pages straight into the socket (zero copy); the
 //     read()/send() loop it replaces runs with --no-sendfile, for comparison.
 // New since step 03: the protocol, files, sendfile, SIGPIPE ignored (sendfile has no
-// MSG_NOSIGNAL), per-call timeouts in both directions.
+// MSG_NOSIGNAL), timeouts: one deadline for the whole request, then a per-call timeout in both
+// directions while the data flows.
 // Moved into common (taught in steps 01-03): resolving the address, the Fd owner, send_all /
 // recv_exact (the loops over partial sends and reads), set_receive_timeout /
 // set_send_timeout, the Ctrl-C handlers (sbs/signals.hpp), narration and argument parsing.
@@ -45,11 +46,15 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -83,9 +88,11 @@ struct Options {
 };
 
 // A request we answer with an error message and then carry on: a bad name, a missing file...
-struct Refusal {
+// It is an exception like any other (what() is the message), with the reply's type attached.
+struct Refusal : std::runtime_error {
+    Refusal(Type reply_type, const std::string& message)
+        : std::runtime_error(message), type(reply_type) {}
     Type type;
-    std::string message;
 };
 
 // Everything one call needs to know about the server.
@@ -184,13 +191,20 @@ step04::Digest digest_of_file(int file_fd, std::uint64_t size, const std::atomic
 // --- LIST: the regular files in the served directory, one "SIZE NAME\n" line each --------
 void handle_list(const Context& context, int conn_fd) {
     std::vector<std::pair<std::string, std::uint64_t>> files;
-    // fdopendir() takes ownership of the descriptor it is given, so give it a duplicate.
-    DIR* directory = ::fdopendir(::dup(context.root_fd));
-    if (directory == nullptr) {
+    // fdopendir() takes ownership of the descriptor it is given, so give it a duplicate; the
+    // duplicate stays in an Fd until fdopendir() has succeeded, so a failure cannot leak it.
+    sbs::Fd copy(::fcntl(context.root_fd, F_DUPFD_CLOEXEC, 0));
+    if (!copy) {
+        throw Refusal{Type::server_error, fmt::format("dup: {}", std::strerror(errno))};
+    }
+    // From here on closedir() closes it: a unique_ptr with closedir as its deleter.
+    const std::unique_ptr<DIR, int (*)(DIR*)> directory(::fdopendir(copy.get()), &::closedir);
+    if (!directory) {
         throw Refusal{Type::server_error, fmt::format("opendir: {}", std::strerror(errno))};
     }
-    ::rewinddir(directory);  // the duplicate shares its position with earlier listings
-    while (const dirent* entry = ::readdir(directory)) {
+    (void)copy.release();          // owned by the DIR now
+    ::rewinddir(directory.get());  // the duplicate shares its position with earlier listings
+    while (const dirent* entry = ::readdir(directory.get())) {
         const std::string name = entry->d_name;
         struct stat info {};
         // Only names a client could GET: regular files (no symlinks), acceptable names.
@@ -201,20 +215,25 @@ void handle_list(const Context& context, int conn_fd) {
         }
         files.emplace_back(name, static_cast<std::uint64_t>(info.st_size));
     }
-    ::closedir(directory);
     std::sort(files.begin(), files.end());
 
     std::string listing;
+    std::size_t listed = 0;
     for (const auto& [name, size] : files) {
         std::string line = fmt::format("{} {}\n", size, name);
         if (listing.size() + line.size() > step04::kMaxListingSize) {
             break;  // a reply the client would refuse; a real server would page the listing
         }
         listing += line;
+        ++listed;
     }
     sbs::send_all(conn_fd, step04::encode_ok(listing.size()), "send OK");
     sbs::send_all(conn_fd, listing, "send listing");
-    context.narrator.say("LIST -> {} file(s), {} bytes of listing", files.size(), listing.size());
+    context.narrator.say(
+        "LIST -> {} file(s), {} bytes of listing{}", listed, listing.size(),
+        listed < files.size()
+            ? fmt::format(" ({} more left out: the listing is full)", files.size() - listed)
+            : "");
 }
 
 // --- GET name offset: OK + size, the data from offset, then the 32-byte SHA-256 -----------
@@ -288,6 +307,8 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
 // Removes a temporary file when it goes out of scope, unless the upload was committed.
 // This is what guarantees "nothing half-written": every way out of handle_put() - a cut
 // connection, a timeout, a digest mismatch, an exception - passes through this destructor.
+// Construct it only for a file WE created (after openat(O_EXCL) succeeded): owning a name
+// someone else created would delete their file.
 class TemporaryFile {
   public:
     TemporaryFile(int directory_fd, std::string name)
@@ -306,6 +327,41 @@ class TemporaryFile {
     int directory_fd_;
     std::string name_;
 };
+
+// The temporary file of one upload: open for writing, and the owner that will remove it.
+struct NewTemporaryFile {
+    sbs::Fd fd;
+    TemporaryFile file;
+};
+
+// Creates ".upload-PID-N.part" in the served directory. The name starts with '.', which no
+// client may ask for. O_EXCL makes openat() fail with EEXIST rather than open a file that is
+// already there - a leftover of an earlier server that had our PID and was killed, or anybody
+// else's file - and then we try the next number, a bounded number of times. Only a file this
+// call created is handed to a TemporaryFile, the owner that removes it.
+// (Leftovers of a killed server stay: they are hidden from LIST and never in the way. Removing
+// every ".upload-*" at start-up would be tidier, but could delete the upload in progress of a
+// second server serving the same directory; whoever runs the server can delete them.)
+NewTemporaryFile create_temporary_file(const Context& context) {
+    static unsigned counter = 0;  // one thread creates temporary files: a plain counter will do
+    constexpr int kTries = 100;
+    for (int attempt = 0; attempt < kTries; ++attempt) {
+        std::string name = fmt::format(".upload-{}-{}.part", ::getpid(), ++counter);
+        sbs::Fd fd(::openat(context.root_fd, name.c_str(),
+                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (fd) {
+            return {std::move(fd), TemporaryFile(context.root_fd, std::move(name))};
+        }
+        if (errno != EEXIST) {
+            throw Refusal{Type::server_error,
+                          fmt::format("create {}: {}", name, std::strerror(errno))};
+        }
+        context.narrator.say("openat({}, O_EXCL) -> EEXIST: not ours, left alone; next name", name);
+    }
+    throw Refusal{Type::server_error,
+                  fmt::format("create .upload-{}-N.part: {} names in a row exist already",
+                              ::getpid(), kTries)};
+}
 
 // --- PUT name size: go-ahead, the data and its SHA-256 from the client, then OK -----------
 void handle_put(const Context& context, int conn_fd, const std::string& name, std::uint64_t size) {
@@ -345,17 +401,7 @@ void handle_put(const Context& context, int conn_fd, const std::string& name, st
     }
 
     // The temporary file, beside the target (rename() only works within one file system).
-    // Its name starts with '.', which no client may ask for, and O_EXCL makes sure we create
-    // it rather than open something already there.
-    static unsigned counter = 0;
-    TemporaryFile temporary(context.root_fd,
-                            fmt::format(".upload-{}-{}.part", ::getpid(), ++counter));
-    sbs::Fd out_fd(::openat(context.root_fd, temporary.name().c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!out_fd) {
-        throw Refusal{Type::server_error,
-                      fmt::format("create {}: {}", temporary.name(), std::strerror(errno))};
-    }
+    auto [out_fd, temporary] = create_temporary_file(context);
     sbs::send_all(conn_fd, step04::encode_ok(), "send go-ahead");
     context.narrator.say("go-ahead sent; receiving {} bytes into {}", size, temporary.name());
 
@@ -441,14 +487,22 @@ void handle_put(const Context& context, int conn_fd, const std::string& name, st
 // Closing a socket while the peer's bytes sit unread makes the kernel send RST instead of FIN,
 // and an RST can destroy our error reply before the peer has read it (step 01's note). So:
 // shutdown(SHUT_WR) sends FIN after the reply, then we read and drop what the peer still sends,
-// for at most a second and 64 KiB, before the caller's close().
+// for at most a second IN ALL and 64 KiB, before the caller's close(). "In all": a timeout per
+// recv() alone would let a peer that sends a byte every 0.9 s keep us here for hours, so each
+// recv() may only wait for what is left of the second.
 void hang_up_gently(int conn_fd) {
     if (::shutdown(conn_fd, SHUT_WR) == -1) {
         return;  // already gone: nothing to protect
     }
-    sbs::set_receive_timeout(conn_fd, 1);
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(1);
     char sink[4096];
     for (std::size_t dropped = 0; dropped < 64 * 1024;) {
+        const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+        if (left <= 0) {
+            break;  // the second is up: close now, whatever the peer is still sending
+        }
+        sbs::set_receive_timeout(conn_fd, std::max(left, 0.001));  // 0 would mean "forever"
         const ssize_t n = ::recv(conn_fd, sink, sizeof(sink), 0);
         if (n <= 0) {
             break;  // the peer hung up too (0), or timed out / failed (-1): close now
@@ -460,9 +514,18 @@ void hang_up_gently(int conn_fd) {
 // One call: read one request, answer it, hang up. A refusal is answered with an error message;
 // anything else (a cut, a timeout, a protocol error) ends this call only, never the server.
 void serve_one(const Context& context, int conn_fd) {
+    // The request (header + name) must arrive within ONE --timeout in all, not within one
+    // --timeout per recv(): otherwise a caller sending a byte every (timeout - 0.1) s could
+    // hold this one-at-a-time server for minutes while everybody else waits in the queue.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(context.options.timeout));
     std::optional<step04::Message> request;
     try {
-        request = step04::receive_message(conn_fd, step04::Direction::request);
+        request = step04::receive_message(conn_fd, step04::Direction::request, deadline);
+        // receive_message() shrank the receive timeout; the data phase gets --timeout per call
+        // again (a large upload may take long, but it may not stall longer than --timeout).
+        sbs::set_receive_timeout(conn_fd, context.options.timeout);
     } catch (const step04::ProtocolError& error) {
         // Not our protocol (a web browser, a typo'd port, garbage): say why, then hang up,
         // since after a bad header nobody can tell where the next message would start.
@@ -494,8 +557,8 @@ void serve_one(const Context& context, int conn_fd) {
                 break;
         }
     } catch (const Refusal& refusal) {
-        context.narrator.warn("refused ({}): {}", step04::type_name(refusal.type), refusal.message);
-        sbs::send_all(conn_fd, step04::encode_error(refusal.type, refusal.message), "send error");
+        context.narrator.warn("refused ({}): {}", step04::type_name(refusal.type), refusal.what());
+        sbs::send_all(conn_fd, step04::encode_error(refusal.type, refusal.what()), "send error");
         hang_up_gently(conn_fd);
     }
 }
@@ -563,7 +626,8 @@ int serve(const Options& options) {
             sbs::throw_errno("accept");
         }
         narrator.say("accept() -> fd {}, caller {}", conn_fd.get(), peer.to_string());
-        // A stalled client must not hold the only line forever: both directions time out.
+        // A stalled client must not hold the only line forever: both directions time out
+        // (serve_one() also gives the whole request one deadline).
         sbs::set_receive_timeout(conn_fd.get(), options.timeout);
         sbs::set_send_timeout(conn_fd.get(), options.timeout);
         try {

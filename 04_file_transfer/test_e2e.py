@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -26,6 +27,11 @@ LARGE = 3 * 1024 * 1024 + 12345  # "large" for a test: several socket buffers, s
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def request_bytes(kind: int, name: bytes, size: int = 0) -> bytes:
+    """A request as README.md's byte table spells it (test_interop.py speaks the whole protocol)."""
+    return struct.pack(">4sBBHQ", b"SBS4", 1, kind, len(name), size) + name
 
 
 def client(port, *args, cwd=None):
@@ -267,6 +273,74 @@ class Limits(unittest.TestCase):
         result = client(server.port, "get", "nothing-here", temp_dir(self) / "x")
         self.assertEqual(result.returncode, EXIT_FAILURE)
         self.assertIn(b"the server refused (not found): no file named 'nothing-here'", result.stderr)
+
+
+class TemporaryFiles(unittest.TestCase):
+    def test_a_file_already_named_like_the_servers_temporary_file_survives_an_upload(self):
+        # The server's first upload would go to .upload-PID-1.part; somebody's file is there
+        # already (e.g. left by an earlier server with the same PID). O_EXCL refuses to open
+        # it; the server must take the next name and must not delete a file it did not create.
+        server, root = served(self)
+        squatter = root / f".upload-{server.pid}-1.part"
+        squatter.write_bytes(b"not the server's")
+        work = temp_dir(self)
+        (work / "up.txt").write_bytes(b"payload")
+        result = client(server.port, "put", work / "up.txt")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        server.wait_for(rf"openat\({re.escape(squatter.name)}, O_EXCL\) -> EEXIST")
+        self.assertEqual(squatter.read_bytes(), b"not the server's")
+        self.assertEqual((root / "up.txt").read_bytes(), b"payload")
+        self.assertEqual(sorted(p.name for p in root.iterdir()), sorted([squatter.name, "up.txt"]))
+
+
+class SlowCallers(unittest.TestCase):
+    """A caller that sends one byte every 0.3 s: each byte comes well within the server's
+    --timeout 1 of the last, so only a deadline for the whole request stops it."""
+
+    def start_trickle(self, server, data: bytes):
+        stop = threading.Event()
+
+        def trickle():
+            with connect(server.address) as sock:
+                for byte in data:
+                    try:
+                        sock.sendall(bytes([byte]))
+                    except OSError:
+                        return  # the server hung up on us: what the test expects
+                    if stop.wait(0.3):
+                        return
+
+        thread = threading.Thread(target=trickle, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, TIMEOUT)
+        self.addCleanup(stop.set)
+        server.wait_for(r"accept\(\) -> fd")  # the trickler is the call being served
+
+    def assert_next_caller_served_soon(self, server, root):
+        started = time.monotonic()
+        result = client(server.port, "ls")  # waits in the listen queue behind the trickler
+        elapsed = time.monotonic() - started
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b"waiting.txt", result.stdout)
+        # The trickle would take 80 s; one --timeout (1 s) plus slack is what the server allows.
+        self.assertLess(elapsed, max(5.0, TIMEOUT / 2))
+
+    def test_a_request_trickled_one_byte_at_a_time_is_dropped_after_one_timeout(self):
+        server, root = served(self, "--timeout", "1")
+        (root / "waiting.txt").write_bytes(b"x")
+        self.start_trickle(server, request_bytes(0x02, b"n" * 255))
+        server.wait_for(r"call from .* failed: recv (header|name): Connection timed out")
+        self.assertEqual(server.stdout.count("accept()"), 1)  # the ls has not been served yet
+        self.assert_next_caller_served_soon(server, root)
+
+    def test_a_refused_caller_that_keeps_trickling_is_hung_up_on_within_a_second(self):
+        # Garbage is refused at its first byte; then the server drains what the caller still
+        # sends before close() (hang_up_gently), for at most one second IN ALL.
+        server, root = served(self, "--timeout", "1")
+        (root / "waiting.txt").write_bytes(b"x")
+        self.start_trickle(server, b"G" + b"x" * 300)
+        server.wait_for(r"call from .* failed: bad magic byte 0x47")
+        self.assert_next_caller_served_soon(server, root)
 
 
 class Cuts(unittest.TestCase):
