@@ -164,6 +164,40 @@ step04::Header expect_ok(int conn_fd, const sbs::Narrator& narrator) {
     return reply->header;
 }
 
+// How long the server may stay silent while it works through `bytes` of a file without
+// sending anything - fsync() of an upload before its final OK, or hashing the part of a file
+// that a resumed download skipped: --timeout, plus the time to get through those bytes at a
+// modest 50 MB/s (a slow disk). A flat --timeout would report a large upload as failed
+// although the server stored it.
+double patience_for(const Options& options, std::uint64_t bytes) {
+    constexpr double kSlowDiskBytesPerSecond = 50e6;
+    return options.timeout + static_cast<double>(bytes) / kSlowDiskBytesPerSecond;
+}
+
+// Text from the server, made safe for a terminal: control bytes (ESC starts the sequences that
+// move the cursor, clear the screen, retitle the window...) and DEL become \x1b, \x7f; the C1
+// controls in their UTF-8 form (0xc2 0x80..0x9f) likewise; a backslash becomes \\ so the escapes
+// stay unambiguous. Other bytes pass, so names in Chinese or any UTF-8 print as they are.
+std::string terminal_safe(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        const bool c1 = byte == 0xc2 && i + 1 < text.size() &&
+                        static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+        if (byte < 0x20 || byte == 0x7f) {
+            out += fmt::format("\\x{:02x}", byte);
+        } else if (c1) {
+            out += fmt::format("\\xc2\\x{:02x}", static_cast<unsigned char>(text[++i]));
+        } else if (byte == '\\') {
+            out += "\\\\";
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 // write() to a file may also write less than asked: loop, as send_all does for sockets.
 void write_all(int fd, const char* data, std::size_t length, const std::string& path) {
     while (length > 0) {
@@ -194,15 +228,17 @@ int list(const Options& options, const sbs::Narrator& narrator) {
         listing.size()) {
         throw std::runtime_error("the server hung up in the middle of the listing");
     }
-    // Each line is "SIZE NAME": print the sizes right-aligned, like ls -l.
+    // Each line is "SIZE NAME": print the sizes right-aligned, like ls -l. Both come from the
+    // server, which may be hostile: a name such as "\x1b[2J" would clear our user's screen if
+    // printed raw, so every byte goes through terminal_safe().
     std::size_t count = 0;
     for (std::size_t start = 0; start < listing.size();) {
         std::size_t end = listing.find('\n', start);
         end = end == std::string::npos ? listing.size() : end;
         const std::string line = listing.substr(start, end - start);
         const std::size_t space = line.find(' ');
-        fmt::print("{:>12}  {}\n", line.substr(0, space),
-                   space == std::string::npos ? "" : line.substr(space + 1));
+        fmt::print("{:>12}  {}\n", terminal_safe(line.substr(0, space)),
+                   space == std::string::npos ? "" : terminal_safe(line.substr(space + 1)));
         ++count;
         start = end + 1;
     }
@@ -240,7 +276,7 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     std::vector<char> buffer(kBufferSize);
     sbs::Fd part_fd;
     if (options.resume) {
-        part_fd.reset(::open(part.c_str(), O_RDWR | O_CLOEXEC));
+        part_fd.reset(::open(part.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
         if (!part_fd && errno != ENOENT) {
             sbs::throw_errno(fmt::format("open {}", part));
         }
@@ -266,8 +302,16 @@ int get(const Options& options, const sbs::Narrator& narrator) {
         throw step04::ProtocolError("the server announced a file smaller than our offset");
     }
     // Created only now that the server has said OK: a refused request leaves nothing behind.
+    // A DEST.part left by an earlier attempt is removed first (we are not resuming), then
+    // O_EXCL creates a new file: if DEST.part were a symbolic link planted by someone else,
+    // opening it with O_TRUNC would truncate and overwrite wherever it points. (unlink()
+    // removes a link itself, never its target; O_EXCL fails rather than follow one.)
     if (!part_fd) {
-        part_fd.reset(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (::unlink(part.c_str()) == -1 && errno != ENOENT) {
+            sbs::throw_errno(fmt::format("unlink {}", part));
+        }
+        part_fd.reset(
+            ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (!part_fd) {
             sbs::throw_errno(fmt::format("open {}", part));
         }
@@ -310,9 +354,24 @@ int get(const Options& options, const sbs::Narrator& narrator) {
     }
 
     // --- the trailer: the server's SHA-256 of the whole file, compared with ours --------------
+    // The server hashes the WHOLE file while it sends. With --resume it did not send the first
+    // `offset` bytes, so their hash may still be running when the data is all here: wait
+    // patience_for(offset), not just --timeout.
+    sbs::set_receive_timeout(conn_fd.get(), patience_for(options, offset));
     step04::Digest claimed{};
-    if (sbs::recv_exact(conn_fd.get(), claimed.data(), claimed.size(), "recv digest") <
-        claimed.size()) {
+    std::size_t digest_got = 0;
+    try {
+        digest_got = sbs::recv_exact(conn_fd.get(), claimed.data(), claimed.size(), "recv digest");
+    } catch (const std::system_error& error) {
+        if (error.code() != std::errc::timed_out) {
+            throw;
+        }
+        throw std::runtime_error(
+            fmt::format("the server sent no digest for {} s; {} is kept: `client get --resume "
+                        "{}` continues",
+                        patience_for(options, offset), part, name));
+    }
+    if (digest_got < claimed.size()) {
         throw std::runtime_error(fmt::format(
             "the connection was cut before the digest; {} is kept: `client get --resume {}` "
             "continues",
@@ -421,7 +480,9 @@ int put(const Options& options, const sbs::Narrator& narrator) {
         sbs::send_all(conn_fd.get(), digest.data(), digest.size(), "send digest");
         meter.finish();
         narrator.say("send() -> {} bytes of data, then the 32-byte digest", size);
-        // The server checks size and digest, renames, and only then says OK.
+        // The server checks size and digest, fsync()s the file to disk, renames, and only then
+        // says OK: it is silent meanwhile, for seconds if the file is large and the disk slow.
+        sbs::set_receive_timeout(conn_fd.get(), patience_for(options, size));
         (void)expect_ok(conn_fd.get(), narrator);
         fmt::print("{}  {}\n", step04::to_hex(digest), path);  // as sha256sum prints it
         std::fflush(stdout);

@@ -268,6 +268,19 @@ class Limits(unittest.TestCase):
         self.assertEqual(client(server.port, "--overwrite", "get", "f", work / "f").returncode, 0)
         self.assertEqual((work / "f").read_bytes(), b"new")
 
+    def test_a_download_never_writes_through_a_symlink_named_like_its_part_file(self):
+        server, root = served(self)
+        (root / "f").write_bytes(b"downloaded")
+        work = temp_dir(self)
+        victim = temp_dir(self) / "victim"
+        victim.write_bytes(b"precious")
+        (work / "f.part").symlink_to(victim)  # planted where the download's DEST.part goes
+        result = client(server.port, "get", "f", work / "f")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(victim.read_bytes(), b"precious")
+        self.assertEqual((work / "f").read_bytes(), b"downloaded")
+        self.assertFalse((work / "f.part").is_symlink())
+
     def test_a_missing_file_is_reported_as_not_found(self):
         server, _ = served(self)
         result = client(server.port, "get", "nothing-here", temp_dir(self) / "x")

@@ -10,6 +10,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "testing"))
 from sbs_harness import EXIT_FAILURE, TIMEOUT, connect, main, run, start_server, temp_dir  # noqa: E402
@@ -35,6 +36,15 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
             raise AssertionError(f"hung up after {len(data)} of {n} bytes")
         data += chunk
     return data
+
+
+def drain(sock: socket.socket, n: int) -> None:
+    """Receives and drops exactly n bytes (without keeping tens of MB in memory)."""
+    while n > 0:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise AssertionError(f"hung up {n} bytes early")
+        n -= len(chunk)
 
 
 def reply(sock: socket.socket):
@@ -183,6 +193,75 @@ class PythonServer(unittest.TestCase):
         result = run(STEP, "client", "--port", port, "ls")
         self.assertEqual(result.returncode, EXIT_FAILURE)
         self.assertIn(b"larger than the protocol's limit", result.stderr)
+
+    def test_a_listing_cannot_send_terminal_escapes_to_our_screen(self):
+        listing = b"5 evil\x1b[2Jname\n7 bell\x07\x9b\xc2\x9b\n3 \xe4\xb8\xad.txt\n"
+
+        def answer(conn):
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, len(listing)) + listing)
+
+        port = self.serve_once(answer)
+        result = run(STEP, "client", "--port", port, "--quiet", "ls")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn(b"\x1b", result.stdout)  # the ESC byte never reaches the terminal
+        self.assertNotIn(b"\x07", result.stdout)
+        self.assertNotIn(b"\xc2\x9b", result.stdout)  # nor a C1 control in its UTF-8 form
+        self.assertIn(rb"evil\x1b[2Jname", result.stdout)  # shown escaped instead
+        self.assertIn(rb"bell\x07", result.stdout)
+        self.assertIn("中.txt".encode(), result.stdout)  # ordinary UTF-8 names print as they are
+
+    def test_an_upload_waits_for_a_server_that_is_slow_to_store_a_large_file(self):
+        size = 50_000_000  # at the client's assumed 50 MB/s for a slow disk: 1 s of patience
+
+        def answer(conn):
+            recv_exact(conn, len(b"big.bin"))
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, 0))  # go ahead
+            drain(conn, size + 32)
+            time.sleep(0.8)  # a slow fsync(): longer than --timeout, shorter than the patience
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, size))
+
+        port = self.serve_once(answer)
+        work = temp_dir(self)
+        with open(work / "big.bin", "wb") as f:
+            f.truncate(size)
+        result = run(STEP, "client", "--port", port, "--timeout", "0.3", "put", work / "big.bin")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_a_resumed_download_waits_while_the_server_hashes_the_part_it_skipped(self):
+        have = 50_000_000
+        data = bytes(have) + b"0123456789"
+
+        def answer(conn):
+            recv_exact(conn, len(b"r.bin"))
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, len(data)) + data[have:])
+            time.sleep(0.8)  # hashing the first 50 MB on a slow disk
+            conn.sendall(hashlib.sha256(data).digest())
+
+        port = self.serve_once(answer)
+        work = temp_dir(self)
+        with open(work / "r.bin.part", "wb") as f:
+            f.truncate(have)
+        result = run(STEP, "client", "--port", port, "--timeout", "0.3", "get", "--resume", "r.bin",
+                     work / "r.bin")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual((work / "r.bin").stat().st_size, len(data))
+
+    def test_a_digest_that_never_comes_keeps_the_part_for_resume(self):
+        done = threading.Event()
+
+        def answer(conn):
+            recv_exact(conn, len(b"d.bin"))
+            conn.sendall(HEADER.pack(b"SBS4", 1, OK, 0, 4) + b"data")
+            done.wait(TIMEOUT)  # ... and no digest, until the test ends
+
+        port = self.serve_once(answer)
+        self.addCleanup(done.set)  # runs before serve_once's join (cleanups run last-in first)
+        work = temp_dir(self)
+        result = run(STEP, "client", "--port", port, "--timeout", "0.3", "get", "d.bin", work / "d.bin")
+        self.assertEqual(result.returncode, EXIT_FAILURE)
+        self.assertIn(b"the server sent no digest for 0.3 s; ", result.stderr)
+        self.assertIn(b"d.bin.part is kept: `client get --resume d.bin` continues", result.stderr)
+        self.assertEqual((work / "d.bin.part").read_bytes(), b"data")
 
 
 if __name__ == "__main__":
