@@ -6,9 +6,11 @@
 // test can play the peer that sends a header one byte at a time or hangs up halfway.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -111,12 +113,24 @@ TEST_CASE("a header fed one byte at a time is assembled correctly") {
     CHECK(reader.header() == Header{Type::put, 5, 1000});
 }
 
-TEST_CASE("a header that arrives in 16 separate recv()s is still one header") {
+TEST_CASE("a request that arrives one byte per recv() (24 of them) is still one message") {
     auto [ours, theirs] = stream_pair();
-    const std::string message = step04::encode_request(Type::get, "slow.txt", 3);
-    std::thread sender([&, fd = theirs.get()] {
+    const std::string message = step04::encode_request(Type::get, "slow.txt", 3);  // 16 + 8 bytes
+    std::thread sender([&, fd = theirs.get(), receiver = ours.get()] {
         for (const char byte : message) {
-            sbs::send_all(fd, &byte, 1);  // 24 sends of one byte each
+            // Wait until the receiver has taken every byte sent so far (FIONREAD: the bytes
+            // queued on its socket is 0) before sending the next one. Without this wait the
+            // sender could run ahead and several bytes would arrive in one recv(), so a
+            // receiver that assumes "one recv() = the whole header" could pass. Bounded: a
+            // receiver that stopped reading (it threw) must not hang the test.
+            for (int tries = 0; tries < 5000; ++tries) {
+                int queued = 0;
+                if (::ioctl(receiver, FIONREAD, &queued) == -1 || queued == 0) {
+                    break;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            sbs::send_all(fd, &byte, 1);
         }
     });
     const auto received = step04::receive_message(ours.get(), Direction::request);
