@@ -20,12 +20,16 @@ SERVER=$BUILD_DIR/04_file_transfer/server
 CLIENT=$BUILD_DIR/04_file_transfer/client
 [[ -x $SERVER && -x $CLIENT ]] || { echo "bench: build first ($SERVER not found)" >&2; exit 2; }
 
-for tool in iperf3 socat python3; do
+# ss (Debian package iproute2) tells us when a listener is ready; the rest are measured.
+for tool in iperf3 socat python3 ss; do
   if ! command -v "$tool" >/dev/null; then
-    echo "bench: installing $tool" >&2
+    package=$tool
+    [[ $tool == ss ]] && package=iproute2
+    echo "bench: installing $package (for $tool)" >&2
     sudo=$([[ $(id -u) == 0 ]] && echo "" || echo sudo)
-    $sudo apt-get install -y "$tool" >/dev/null
+    $sudo apt-get install -y "$package" >/dev/null
   fi
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing and could not be installed" >&2; exit 2; }
 done
 
 WORK=$(mktemp -d /tmp/sbs-bench.XXXXXX)

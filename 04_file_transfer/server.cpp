@@ -278,7 +278,9 @@ void handle_get(const Context& context, int conn_fd, const std::string& name,
     // The trailer will be the SHA-256 of the WHOLE file (so a resumed download is checked
     // entirely). sendfile() never shows us the bytes, so hashing is a second pass over the
     // file: run it in a second thread WHILE the data is being sent, not after (pread() has its
-    // own offset, so the two readers do not disturb each other).
+    // own offset, so the two readers do not disturb each other). Threads are step 05's lesson;
+    // README.md ("A second thread, one step early") explains this one. The lambda reads file_fd,
+    // declared above: the future, destroyed first, waits for the thread before file_fd closes.
     std::atomic<bool> abandoned{false};
     std::future<step04::Digest> digest = std::async(
         std::launch::async, [&] { return digest_of_file(file_fd.get(), size, abandoned); });

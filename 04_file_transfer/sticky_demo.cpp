@@ -114,7 +114,7 @@ int demonstrate(const Options& options) {
     const sbs::Narrator narrator("sticky_demo", options.quiet);
 
     // --- 1. two send()s, one recv() ---------------------------------------------------------
-    narrator.warn("1. two send()s of 5 bytes each, then one recv() with room for 1024");
+    narrator.say("1. two send()s of 5 bytes each, then one recv() with room for 1024");
     {
         Connection c = connect_to_ourselves(narrator);
         sbs::send_all(c.sender.get(), "HELLO");
@@ -131,7 +131,7 @@ int demonstrate(const Options& options) {
 
     // --- 2. one send(), many recv()s -------------------------------------------------------
     const auto size = static_cast<std::size_t>(options.size);
-    narrator.warn("2. one send() of {} bytes, received with recv() into a 64 KiB buffer", size);
+    narrator.say("2. one send() of {} bytes, received with recv() into a 64 KiB buffer", size);
     {
         Connection c = connect_to_ourselves(narrator);
         // The sender runs in a thread: its one send() blocks until the receiver has made room
@@ -168,7 +168,7 @@ int demonstrate(const Options& options) {
     }
 
     // --- 3. the fix: a length header in front of every message ------------------------------
-    narrator.warn("3. the fix: send a 4-byte big-endian length before each message");
+    narrator.say("3. the fix: send a 4-byte big-endian length before each message");
     {
         Connection c = connect_to_ourselves(narrator);
         for (const std::string message : {"HELLO", "WORLD"}) {

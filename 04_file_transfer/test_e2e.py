@@ -378,6 +378,18 @@ class Cuts(unittest.TestCase):
                 self.assertEqual(part, data[:len(part)])  # what arrived is kept, for --resume
         assert_alive(self, server)
 
+    def test_a_download_cut_inside_the_reply_header_leaves_nothing_at_all(self):
+        server, root = served(self)
+        (root / "data.bin").write_bytes(os.urandom(100_000))
+        work = temp_dir(self)
+        relay = CuttingRelay(server.port, "down", 8)  # half of the reply's 16-byte header
+        self.addCleanup(relay.close)
+        result = client(relay.port, "get", "data.bin", work / "data.bin")
+        self.assertEqual(result.returncode, EXIT_FAILURE)
+        self.assertIn(b"hung up after 8 of the header's 16 bytes", result.stderr)
+        self.assertEqual(list(work.iterdir()), [])  # no OK yet, so not even a .part
+        assert_alive(self, server)
+
     def test_resume_after_a_cut_completes_with_the_right_digest(self):
         server, root = served(self)
         data = os.urandom(LARGE)
@@ -411,7 +423,7 @@ class Cuts(unittest.TestCase):
         server, root = served(self)
         work = temp_dir(self)
         (work / "up.bin").write_bytes(os.urandom(LARGE))
-        for limit in [16 + 3, 16 + 6 + 200_000, 16 + 6 + LARGE + 10]:  # name, data, digest
+        for limit in [8, 16 + 3, 16 + 6 + 200_000, 16 + 6 + LARGE + 10]:  # header, name, data, digest
             with self.subTest(limit=limit):
                 relay = CuttingRelay(server.port, "up", limit)
                 self.addCleanup(relay.close)
