@@ -29,8 +29,10 @@
 // What you should see: for each request, the server narrates the check, posix_spawn() with the
 // child's pid, how many bytes the command wrote and how it ended; refused requests say why and
 // run nothing. The client prints each command's output.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -38,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -46,6 +49,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "sbs/address.hpp"
@@ -60,9 +64,10 @@ namespace {
 
 // 9002 belongs to the uppercase server; this service takes 19002 so both can run at once.
 constexpr std::uint16_t kDefaultPort = 19002;
-constexpr std::size_t kMaxRequest = 256;    // a request line longer than this is refused
-constexpr long long kMaxSeq = 100000;       // `seq 1 100000` writes 588,895 bytes
-constexpr long long kMaxSleepSeconds = 10;  // `sleep` exists to show the time limit
+constexpr std::size_t kMaxRequest = 256;     // a request line longer than this is refused
+constexpr long long kMaxSeq = 100000;        // `seq 1 100000` writes 588,895 bytes
+constexpr long long kMaxSleepSeconds = 10;   // `sleep` exists to show the time limit
+constexpr int kStopCheckMilliseconds = 500;  // how often a wait wakes up to look at Ctrl-C
 
 struct Options {
     std::string host = "127.0.0.1";  // loopback: only programs on this machine can ask
@@ -204,6 +209,11 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
         error = posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDERR_FILENO);
     }
     if (error == 0) {
+        // Then close every fd from 3 up in the child (glibc 2.34+; the actions run in order):
+        // even one opened without O_CLOEXEC, by us or whoever started us, never reaches a command.
+        error = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    }
+    if (error == 0) {
         error = posix_spawnattr_setsigmask(&attributes, &no_signals);
     }
     if (error == 0) {
@@ -248,6 +258,7 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
 
     // Read the output until EOF, the cap, or the deadline. poll() waits for "readable" with a
     // timeout (read() on a pipe has none); step 06 uses it to watch many sockets at once.
+    // The deadline covers the whole run, reading AND waiting for the exit below.
     using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options.time_limit));
@@ -280,8 +291,12 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
         if (n == -1 && errno == EINTR) {
             continue;
         }
-        if (n <= 0) {
-            break;  // 0: end of file, every write end closed (the command is done)
+        if (n == -1) {
+            killed_because = fmt::format("read failed: {}", std::strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            break;  // end of file: every write end is closed (usually: the command is done)
         }
         const auto room = cap - result.output.size();
         result.output.append(buffer, std::min(static_cast<std::size_t>(n), room));
@@ -296,10 +311,39 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
 
     // waitpid(): collect the child's exit status. Without it the finished child stays a
     // "zombie" in the process table for as long as the server runs.
+    // End of file does not prove the command has ended: a program may close its stdout and
+    // stderr and keep running. A plain waitpid() would then wait for it with no limit, and
+    // this one-at-a-time server would hang. So we ask with WNOHANG ("has it ended? don't
+    // wait") every 10 ms until the deadline, then kill the group. (Linux's pidfd_open() gives a
+    // child an fd that poll() can wait on; a short sleep is simpler and good enough here.)
     int status = 0;
-    while (::waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
+    while (killed_because.empty()) {
+        const pid_t ended = ::waitpid(pid, &status, WNOHANG);
+        if (ended == pid) {
+            break;  // it has ended: status is filled in
+        }
+        if (ended == -1 && errno != EINTR) {
             sbs::throw_errno("waitpid");
+        }
+        if (sbs::stop_requested()) {
+            killed_because = "the server is stopping";
+        } else if (Clock::now() >= deadline) {
+            killed_because =
+                fmt::format("closed its output but still running after the time limit of {} s",
+                            options.time_limit);
+        } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            continue;
+        }
+        ::kill(-pid, SIGKILL);
+        narrator.warn("kill(-{}, SIGKILL) - {}", pid, killed_because);
+    }
+    if (!killed_because.empty()) {
+        // Killed (above or in the read loop): SIGKILL cannot be caught, so this wait is short.
+        while (::waitpid(pid, &status, 0) == -1) {
+            if (errno != EINTR) {
+                sbs::throw_errno("waitpid");
+            }
         }
     }
     if (!killed_because.empty()) {
@@ -339,21 +383,45 @@ void send_reply(const sbs::Narrator& narrator, int conn_fd, const Options& optio
 // One byte per recv() so that we never read past the '\n' into a next request. It costs a
 // system call per byte, fine for lines of a few dozen bytes; step 04 reads into a buffer and
 // keeps the rest.
-enum class Got { line, too_long, hung_up, silent, stopping };
+// The whole line gets ONE deadline: --timeout seconds from the moment we start waiting for it.
+// A time limit per recv() would not do: a caller sending one byte every (timeout - 0.1) s would
+// never trip it, and would hold this one-at-a-time server for as long as they liked (a "slow
+// drip", like the Slowloris attack on web servers). So, as run_command() does, poll() waits
+// for "readable" with the time left - and never more than half a second at a time, so that a
+// Ctrl-C that slips in between our look at the stop flag and poll() costs at most that much.
+enum class Got { line, too_long, hung_up, too_slow, stopping };
 
-Got recv_request(int conn_fd, std::string& line) {
+Got recv_request(int conn_fd, double timeout, std::string& line) {
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(timeout));
     line.clear();
     while (line.size() < kMaxRequest) {
-        char c = 0;
-        const ssize_t n = ::recv(conn_fd, &c, 1, 0);
-        if (n == -1 && errno == EINTR) {
-            if (sbs::stop_requested()) {
-                return Got::stopping;
-            }
-            continue;
+        if (sbs::stop_requested()) {
+            return Got::stopping;
         }
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return Got::silent;
+        int wait_ms = kStopCheckMilliseconds;
+        if (timeout > 0) {  // 0 = no deadline: just the half-second wake-ups
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) {
+                return Got::too_slow;
+            }
+            wait_ms = static_cast<int>(std::min<long long>(left.count(), wait_ms));
+        }
+        pollfd watch{conn_fd, POLLIN, 0};
+        const int ready = ::poll(&watch, 1, wait_ms);
+        if (ready == -1 && errno != EINTR) {
+            sbs::throw_errno("poll");
+        }
+        if (ready <= 0) {
+            continue;  // a signal, or nothing yet: look at the flag and the deadline again
+        }
+        // Readable: a byte, the hang-up (0) or an error is waiting, so this recv() returns at
+        // once. (MSG_DONTWAIT makes sure of it.)
+        char c = 0;
+        const ssize_t n = ::recv(conn_fd, &c, 1, MSG_DONTWAIT);
+        if (n == -1 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+            continue;
         }
         if (n == -1) {
             sbs::throw_errno("recv");  // e.g. ECONNRESET: handled by the conversation loop
@@ -375,18 +443,22 @@ Got recv_request(int conn_fd, std::string& line) {
 // --- The conversation loop: request, check, run, reply - until the caller hangs up. -----------
 void converse(const sbs::Narrator& narrator, int conn_fd, const sbs::SocketAddress& peer,
               const Options& options, long long& commands_run) {
-    sbs::set_receive_timeout(conn_fd, options.timeout);
-    sbs::set_send_timeout(conn_fd, options.timeout);
+    sbs::set_send_timeout(conn_fd, options.timeout);  // a caller who never reads our replies
     std::string line;
     while (!sbs::stop_requested()) {
-        const Got got = recv_request(conn_fd, line);
+        const Got got = recv_request(conn_fd, options.timeout, line);
         if (got == Got::hung_up) {
             narrator.say("recv() -> 0: {} hung up", peer.to_string());
             return;
         }
-        if (got == Got::silent) {
-            narrator.warn("{} said nothing for {} s: hanging up", peer.to_string(),
+        if (got == Got::too_slow && line.empty()) {
+            narrator.warn("{} said nothing for {} s (--timeout): hanging up", peer.to_string(),
                           options.timeout);
+            return;
+        }
+        if (got == Got::too_slow) {
+            narrator.warn("{} sent only {} bytes of a request line in {} s (--timeout): hanging up",
+                          peer.to_string(), line.size(), options.timeout);
             return;
         }
         if (got == Got::stopping) {
@@ -422,9 +494,25 @@ void converse(const sbs::Narrator& narrator, int conn_fd, const sbs::SocketAddre
     }
 }
 
+// Only programs on this machine can reach a loopback address (127.0.0.0/8, ::1, and ::1's
+// IPv4-in-IPv6 form ::ffff:127.x.y.z) or a unix socket. Decided on the address itself, not on
+// its text.
 bool is_loopback(const sbs::SocketAddress& address) {
-    const std::string text = address.to_string();
-    return text.starts_with("127.") || text.starts_with("[::1]") || text.starts_with("unix:");
+    if (address.family() == AF_UNIX) {
+        return true;
+    }
+    if (address.family() == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(address.data());
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == IN_LOOPBACKNET;  // 127.x.y.z
+    }
+    if (address.family() == AF_INET6) {
+        const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(address.data())->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+            return v6.s6_addr[12] == IN_LOOPBACKNET;  // the IPv4 address: the last 4 bytes
+        }
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    }
+    return false;
 }
 
 int serve(const Options& options) {
@@ -468,14 +556,20 @@ int serve(const Options& options) {
                  options.max_output, options.framing ? "" : "; NO FRAMING (--no-framing)");
 
     // --- The connection loop. --------------------------------------------------------------
+    // As in server.cpp: accept4() wakes up every half second (SO_RCVTIMEO, EAGAIN) to look at
+    // the stop flag, so a Ctrl-C that lands between the look and the call is not lost.
+    sbs::set_receive_timeout(listen_fd.get(), kStopCheckMilliseconds / 1000.0);
     long long callers = 0;
     long long commands_run = 0;
     while (!sbs::stop_requested()) {
         sbs::SocketAddress peer;
         sbs::Fd conn_fd(::accept4(listen_fd.get(), peer.data(), peer.size_ptr(), SOCK_CLOEXEC));
         if (!conn_fd) {
-            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) {
-                continue;  // a signal (the loop condition decides), or a caller who gave up
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+                continue;  // a signal or the half-second wake-up: the loop looks at the flag
+            }
+            if (errno == ECONNABORTED || errno == EPROTO) {
+                continue;  // a caller who gave up while waiting in the queue
             }
             sbs::throw_errno("accept4");
         }
