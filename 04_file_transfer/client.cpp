@@ -142,7 +142,8 @@ class ProgressMeter {
 sbs::Fd dial(const Options& options, const sbs::Narrator& narrator) {
     sbs::Fd fd = sbs::dial(options.host, options.port, narrator);
     // The server may be busy with another client (it serves one at a time), but once it
-    // talks to us, neither direction may stall longer than --timeout.
+    // talks to us, neither direction may stall longer than --timeout (longer only where the
+    // server is known to work in silence: see patience_for() below).
     sbs::set_receive_timeout(fd.get(), options.timeout);
     sbs::set_send_timeout(fd.get(), options.timeout);
     return fd;
