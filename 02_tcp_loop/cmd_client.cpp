@@ -49,6 +49,7 @@ constexpr std::uint16_t kDefaultPort = 19002;
 constexpr std::size_t kMaxHeader = 128;              // "LENGTH OUTCOME\n" is short
 constexpr std::size_t kMaxReply = 64 * 1024 * 1024;  // refuse to believe more than this
 constexpr std::size_t kUnframedBuffer = 1024;        // the seed's recv(1024)
+constexpr std::size_t kServerMaxRequest = 256;       // cmd_server hangs up on a longer request line
 
 struct Options {
     std::string host = "127.0.0.1";
@@ -58,7 +59,19 @@ struct Options {
     bool quiet = false;
 };
 
-[[noreturn]] void server_gone(const sbs::SocketAddress& peer, std::string_view why) {
+// The server closed the connection (or reset it). It may have stopped - or it may have hung up
+// on us on purpose: cmd_server hangs up after refusing a request line of kServerMaxRequest bytes
+// or more (it cannot tell where such a request ends). Closing with our unread bytes still in its
+// buffer makes its kernel send RST, which can destroy the refusal before we read it, so the
+// hint has to come from what we sent.
+[[noreturn]] void server_gone(const sbs::SocketAddress& peer, std::string_view why,
+                              bool sent_over_long_request) {
+    if (sent_over_long_request) {
+        throw std::runtime_error(fmt::format(
+            "the server {} went away ({}) - it may have hung up on us: cmd_server refuses a "
+            "request line of {} bytes or more and hangs up",
+            peer.to_string(), why, kServerMaxRequest));
+    }
     throw std::runtime_error(
         fmt::format("the server {} went away ({}) - is it still running?", peer.to_string(), why));
 }
@@ -117,6 +130,7 @@ int call(const Options& options) {
 
     // --- The conversation loop: a request line out, a reply in. --------------------------------
     std::string line;
+    bool sent_over_long_request = false;  // for the hint when the server hangs up
     while (true) {
         if (interactive) {
             std::fputs("cmd> ", stdout);
@@ -128,10 +142,11 @@ int call(const Options& options) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) {
             continue;  // nothing to run (and in --no-framing mode, no reply would come)
         }
+        sent_over_long_request = sent_over_long_request || line.size() >= kServerMaxRequest;
         try {
             sbs::send_all(conn_fd.get(), line + "\n", "send");
         } catch (const std::system_error& error) {
-            server_gone(peer, error.what());
+            server_gone(peer, error.what(), sent_over_long_request);
         }
 
         std::string body;
@@ -141,12 +156,13 @@ int call(const Options& options) {
                 // Framed: the header says how much, recv_exact() loops until it has that much.
                 const std::string header = recv_header(conn_fd.get());
                 if (header.empty()) {
-                    server_gone(peer, "recv() -> 0 before the reply");
+                    server_gone(peer, "recv() -> 0 before the reply", sent_over_long_request);
                 }
                 body.resize(parse_header(header, outcome));
                 if (sbs::recv_exact(conn_fd.get(), body.data(), body.size(), "recv") <
                     body.size()) {
-                    server_gone(peer, "recv() -> 0 in the middle of a reply");
+                    server_gone(peer, "recv() -> 0 in the middle of a reply",
+                                sent_over_long_request);
                 }
             } else {
                 // Unframed: one recv() and hope it is the whole reply - and only this reply.
@@ -159,7 +175,7 @@ int call(const Options& options) {
                     sbs::throw_errno("recv");
                 }
                 if (n == 0) {
-                    server_gone(peer, "recv() -> 0");
+                    server_gone(peer, "recv() -> 0", sent_over_long_request);
                 }
                 body.resize(static_cast<std::size_t>(n));
                 outcome = "unknown (no framing)";
@@ -169,7 +185,7 @@ int call(const Options& options) {
                 throw std::runtime_error(fmt::format("no reply from {} within {} s (--timeout)",
                                                      peer.to_string(), options.timeout));
             }
-            server_gone(peer, error.what());
+            server_gone(peer, error.what(), sent_over_long_request);
         }
 
         if (outcome == "exit 0" || !options.framing) {

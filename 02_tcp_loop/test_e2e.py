@@ -193,25 +193,42 @@ class CallersThatMisbehave(unittest.TestCase):
                 self.assertEqual(echo(sock, b"next"), b"NEXT")
             self.assertTrue(server.running)
 
+    def _fill_both_directions(self, server) -> socket.socket:
+        """Connects, sends without ever reading until nothing more fits: the server is then
+        blocked in send(), its replies piling up unread."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills up quickly
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", server.port))
+        sock.setblocking(False)
+        sent = 0
+        while sent < 32 * 1024 * 1024:  # send until both directions are full
+            try:
+                sent += sock.send(b"y" * 65536)
+            except BlockingIOError:
+                if not select.select([], [sock], [], 0.5)[1]:
+                    break  # the server is stuck in send(): we never read its replies
+        self.assertLess(sent, 32 * 1024 * 1024, "the server never stopped reading")
+        return sock
+
     def test_a_caller_that_vanishes_without_reading_the_replies_does_not_stop_the_server(self):
-        with start_server(STEP, "--quiet") as server:
-            family, target = socket.AF_INET, ("127.0.0.1", server.port)
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills up quickly
-            sock.settimeout(TIMEOUT)
-            sock.connect(target)
-            sock.setblocking(False)
-            sent = 0
-            while sent < 32 * 1024 * 1024:  # send until both directions are full
-                try:
-                    sent += sock.send(b"y" * 65536)
-                except BlockingIOError:
-                    if not select.select([], [sock], [], 0.5)[1]:
-                        break  # the server is stuck in send(): we never read its replies
+        with start_server(STEP) as server:
+            sock = self._fill_both_directions(server)
             sock.close()  # our replies were never read: the kernel sends RST
+            # The server was blocked in send(): the RST makes it fail (EPIPE or ECONNRESET).
+            server.wait_for(r"the caller vanished while we were talking")
+            server.wait_for(r"close\(\) - hung up on")
             with connect(server.address) as sock:
                 self.assertEqual(echo(sock, b"still there?"), b"STILL THERE?")
             self.assertTrue(server.running)
+
+    def test_a_caller_that_stops_reading_the_replies_is_dropped_after_the_timeout(self):
+        with start_server(STEP, "--timeout", "0.5") as server:
+            sock = self._fill_both_directions(server)
+            self.addCleanup(sock.close)  # still connected, just not reading
+            server.wait_for(r"127\.0\.0\.1:\d+ is not reading our replies \(--timeout\): hanging up")
+            with connect(server.address) as other:
+                self.assertEqual(echo(other, b"next"), b"NEXT")
 
     def test_a_silent_caller_is_dropped_after_the_timeout_and_the_next_is_served(self):
         with start_server(STEP, "--timeout", "0.3") as server, connect(server.address) as silent:
@@ -454,6 +471,33 @@ class RemoteCommands(unittest.TestCase):
             server.signal(signal.SIGINT)
             self.assertEqual(server.finish(), 0)
             self.assertIn("SIGINT: stopped. 1 caller(s), 1 command(s) run.", server.stdout)
+
+    def test_a_caller_dripping_a_request_line_is_hung_up_on_after_the_timeout(self):
+        # One byte every 0.3 s would never trip a 1 s limit per recv(); the whole line has 1 s.
+        with start_server(STEP, "--timeout", "1", name="cmd_server") as server, \
+                connect(server.address) as sock:
+            started = time.monotonic()
+            hung_up = False
+            for byte in b"seq 1 2 3 4 5 6 7 8 9 10 11 12":  # no newline: never a whole line
+                sock.sendall(bytes([byte]))
+                if select.select([sock], [], [], 0.3)[0]:
+                    try:
+                        hung_up = sock.recv(100) == b""
+                    except ConnectionResetError:
+                        hung_up = True
+                    break
+            self.assertTrue(hung_up, "the server kept listening to the drip")
+            self.assertLess(time.monotonic() - started, 3)
+            server.wait_for(r"sent only \d+ bytes of a request line in 1 s \(--timeout\): hanging up")
+            with connect(server.address) as sock:
+                self.assertEqual(ask(sock, b"seq 2"), ("exit 0", b"1\n2\n"))
+
+    def test_after_an_over_long_request_the_client_says_the_server_may_have_hung_up(self):
+        with start_server(STEP, name="cmd_server") as server:
+            result = run(STEP, "cmd_client", "--port", server.port, input=b"seq " + b"1" * 300 + b"\ndate\n")
+            server.wait_for(r"request longer than 256 bytes: refused, hanging up")
+            self.assertEqual(result.returncode, EXIT_FAILURE, result.stdout)
+            self.assertIn(b"may have hung up on us", result.stderr)
 
     def test_the_command_client_says_so_when_the_server_is_gone(self):
         port = free_tcp_port()
