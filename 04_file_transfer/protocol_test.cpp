@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -138,6 +139,28 @@ TEST_CASE("a request that arrives one byte per recv() (24 of them) is still one 
     REQUIRE(received.has_value());
     CHECK(received->header == Header{Type::get, 8, 3});
     CHECK(received->text == "slow.txt");
+}
+
+TEST_CASE("a request must be complete by its deadline, however punctual each byte is") {
+    auto [ours, theirs] = stream_pair();
+    sbs::set_receive_timeout(ours.get(), 10);  // each byte comes well within this
+    const std::string message = step04::encode_request(Type::get, std::string(255, 'n'));
+    std::atomic<bool> done{false};
+    std::thread trickler([&, fd = theirs.get()] {
+        for (std::size_t i = 0; i < message.size() && !done; ++i) {
+            sbs::send_all(fd, &message[i], 1);  // one byte every 20 ms: 5.4 s for all of it
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + std::chrono::milliseconds(300);
+    CHECK_THROWS_AS((void)step04::receive_message(ours.get(), Direction::request, deadline),
+                    std::system_error);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    done = true;
+    trickler.join();
+    CHECK(waited >= std::chrono::milliseconds(300));
+    CHECK(waited < std::chrono::seconds(3));  // the deadline, not the 10 s per recv() nor 5.4 s
 }
 
 TEST_CASE("the reader takes only the header's bytes and leaves the rest") {
