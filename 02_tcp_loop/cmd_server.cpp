@@ -15,10 +15,12 @@
 //        bytes, so a long output arrives whole and never mixes with the next reply.
 //        --no-framing sends the bare output, as the seed did, to show what goes wrong.
 // New since step 01: the connection and conversation loops (as in server.cpp), pipe2(),
-// posix_spawn() (the fork()+exec() pair in one call), poll() to wait with a deadline,
-// kill() and waitpid(), SOCK_CLOEXEC.
-// Moved into common: besides step 01's helpers, sbs::send_all / sbs::recv_exact, and the
-// Ctrl-C handling that server.cpp writes out inline (sbs::install_stop_handlers).
+// posix_spawn() (the fork()+exec() pair in one call), poll() to wait with a deadline (for a
+// command's output, and for a whole request line), kill() and waitpid() (with WNOHANG, so that
+// the time limit holds until the command has really ended), SOCK_CLOEXEC.
+// Moved into common: besides step 01's helpers, sbs::send_all / sbs::recv_exact,
+// sbs::set_receive_timeout / sbs::set_send_timeout, and the Ctrl-C handling that server.cpp
+// writes out inline (sbs::install_stop_handlers).
 // Partner: 02_tcp_loop/cmd_client.cpp.
 //
 // Run it (two terminals):
@@ -329,8 +331,7 @@ Outcome run_command(const sbs::Narrator& narrator, const AllowedCommand& command
             killed_because = "the server is stopping";
         } else if (Clock::now() >= deadline) {
             killed_because =
-                fmt::format("closed its output but still running after the time limit of {} s",
-                            options.time_limit);
+                fmt::format("over the time limit of {} s (its output closed)", options.time_limit);
         } else {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
             continue;
