@@ -16,8 +16,8 @@
 // caller's address itself.
 // Moved into common since step 01: the send() loop (sbs::send_all retries partial sends and
 // EINTR, with MSG_NOSIGNAL) and the SO_RCVTIMEO / SO_SNDTIMEO calls (sbs::set_receive_timeout,
-// sbs::set_send_timeout). The signal
-// handling written out below comes from common/include/sbs/signals.hpp in steps 03 and later.
+// sbs::set_send_timeout). The signal handling written out below comes from
+// common/include/sbs/signals.hpp in steps 03 and later.
 // Partners: 02_tcp_loop/client.cpp (this server's client); cmd_server.cpp and cmd_client.cpp
 // are the remote-command pair of this step.
 //
@@ -167,10 +167,13 @@ void converse(const sbs::Narrator& narrator, int conn_fd, const sbs::SocketAddre
             return;
         }
 
+        last_heard = Clock::now();  // they spoke: the silence starts again from zero
+
         // send(): the same bytes back, uppercased. sbs::send_all loops until every byte is
         // taken; if the caller has vanished it throws (EPIPE or ECONNRESET) instead of the
         // SIGPIPE that would kill a server calling plain send()/write() without MSG_NOSIGNAL.
-        last_heard = Clock::now();
+        // (It retries after EINTR, so a Ctrl-C while send() waits for a caller who does not
+        // read takes effect when the send succeeds or times out, after --timeout at most.)
         const auto length = static_cast<std::size_t>(received);
         for (std::size_t i = 0; i < length; ++i) {
             buffer[i] = to_upper_ascii(buffer[i]);
