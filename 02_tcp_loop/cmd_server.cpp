@@ -495,9 +495,9 @@ void converse(const sbs::Narrator& narrator, int conn_fd, const sbs::SocketAddre
     }
 }
 
-// Only programs on this machine can reach a loopback address (127.0.0.0/8, ::1, and ::1's
-// IPv4-in-IPv6 form ::ffff:127.x.y.z) or a unix socket. Decided on the address itself, not on
-// its text.
+// Only programs on this machine can reach a loopback address (127.0.0.0/8, ::1, or 127.x.y.z
+// written as an IPv4-mapped IPv6 address, ::ffff:127.x.y.z) or a unix socket. Decided on the
+// address's bytes, not on its text.
 bool is_loopback(const sbs::SocketAddress& address) {
     if (address.family() == AF_UNIX) {
         return true;
