@@ -2,9 +2,11 @@
 # 04_file_transfer/bench.sh - how fast is our GET? Side by side, in one run, on loopback:
 #   ours      client get of a 1 GiB file (sendfile on the server, SHA-256 on both ends)
 #   ours-rw   the same with the server's --no-sendfile (read()+send() loop)
-#   socat     socat piping the same file from one socket to another file (no digest)
+#   socat     socat piping the same file from one socket to another file (no digest), with the
+#             same 1 MiB buffer as our client (socat's default 8 KiB would handicap it)
 #   iperf3    one TCP stream, memory to memory (the ceiling: no file, no digest)
-# and prints each one's throughput and its ratio to iperf3 and to socat.
+# and prints each one's throughput and its ratio to iperf3 and to socat, and for our two
+# server modes the server's CPU time per GET (user+system, from /proc): what sendfile() saves.
 #
 # Usage: 04_file_transfer/bench.sh [BUILD_DIR]     (default: build; e.g. /tmp/b-04)
 #        SIZE_MIB=256 RUNS=5 04_file_transfer/bench.sh build
@@ -88,12 +90,12 @@ time_socat() {
   for _ in $(seq "$RUNS"); do
     local port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$DEST/socat.bin,creat,trunc" &
+    socat -u -b 1048576 "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$DEST/socat.bin,creat,trunc" &
     local receiver=$!
     for _ in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.02; done
     local start end
     start=$(now)
-    socat -u "OPEN:$BIG" "TCP:127.0.0.1:$port"
+    socat -u -b 1048576 "OPEN:$BIG" "TCP:127.0.0.1:$port"
     wait "$receiver"
     end=$(now)
     fastest=$(python3 -c "print(min(float('${fastest:-inf}'), $end - $start))")
@@ -119,22 +121,34 @@ time_iperf3() {  # seconds for $BYTES at the best single-stream rate of $RUNS ru
   echo "$fastest"
 }
 
+cpu_seconds() {  # pid -> user+system CPU seconds it has used so far
+  awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 echo "bench: $RUNS runs each, best run counts" >&2
+cpu=()  # "name seconds-per-GET"
 start_server
 best+=("ours(sendfile) $(time_get "$PORT")")
+cpu+=("sendfile $(python3 -c "print($(cpu_seconds "${PIDS[-1]}") / $RUNS)")")
 start_server --no-sendfile
 best+=("ours(read/write) $(time_get "$PORT")")
+cpu+=("read/write $(python3 -c "print($(cpu_seconds "${PIDS[-1]}") / $RUNS)")")
 best+=("socat $(time_socat)")
 best+=("iperf3 $(time_iperf3)")
 
-python3 - "$BYTES" "${best[@]}" <<'EOF'
+python3 - "$BYTES" "${best[@]}" "--" "${cpu[@]}" <<'EOF'
 import sys
 size = int(sys.argv[1])
-rows = [(name, float(seconds)) for name, seconds in (arg.split() for arg in sys.argv[2:])]
+split = sys.argv.index("--")
+rows = [(name, float(seconds)) for name, seconds in (arg.split() for arg in sys.argv[2:split])]
+cpu = [(name, float(seconds)) for name, seconds in (arg.split() for arg in sys.argv[split + 1:])]
 rate = {name: size / seconds / 1e6 for name, seconds in rows}
 print(f"GET of {size / 2**20:.0f} MiB over loopback (best of the runs):")
 print(f"  {'':18} {'seconds':>8} {'MB/s':>8} {'x iperf3':>9} {'x socat':>8}")
 for name, seconds in rows:
     print(f"  {name:18} {seconds:8.3f} {rate[name]:8.0f} {rate[name] / rate['iperf3']:9.2f} "
           f"{rate[name] / rate['socat']:8.2f}")
+print("server CPU time per GET (user+system; includes its SHA-256 of the file):")
+for name, seconds in cpu:
+    print(f"  {name:18} {seconds:8.3f} s")
 EOF
