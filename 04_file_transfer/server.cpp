@@ -132,6 +132,24 @@ std::size_t send_with_sendfile(int conn_fd, int file_fd, std::uint64_t offset, s
     return calls;
 }
 
+// One pread() of up to `want` bytes at `position`, retried after EINTR. The file was checked
+// to be `size` bytes long; if it ends early, someone shrank it while we were reading.
+std::size_t pread_chunk(int file_fd, char* buffer, std::size_t want, std::uint64_t position) {
+    while (true) {
+        const ssize_t got = ::pread(file_fd, buffer, want, static_cast<off_t>(position));
+        if (got == -1 && errno == EINTR) {
+            continue;
+        }
+        if (got == -1) {
+            sbs::throw_errno("pread");
+        }
+        if (got == 0) {
+            throw std::runtime_error("read: the file shrank while it was being read");
+        }
+        return static_cast<std::size_t>(got);
+    }
+}
+
 // --- the classic way: read() into a buffer, send() it out --------------------------------
 // Every byte crosses into our memory and back into the kernel: two copies and two system
 // calls per chunk. Easy to follow, portable, and what sendfile() replaces.
@@ -143,18 +161,9 @@ std::size_t send_with_read_write(int conn_fd, int file_fd, std::uint64_t offset,
     while (position < size) {
         const std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - position));
-        const ssize_t got = ::pread(file_fd, buffer.data(), want, static_cast<off_t>(position));
-        if (got == -1 && errno == EINTR) {
-            continue;
-        }
-        if (got == -1) {
-            sbs::throw_errno("pread");
-        }
-        if (got == 0) {
-            throw std::runtime_error("read: the file shrank while it was being sent");
-        }
-        sbs::send_all(conn_fd, buffer.data(), static_cast<std::size_t>(got), "send file data");
-        position += static_cast<std::uint64_t>(got);
+        const std::size_t got = pread_chunk(file_fd, buffer.data(), want, position);  // copy 1
+        sbs::send_all(conn_fd, buffer.data(), got, "send file data");                 // copy 2
+        position += got;
         ++calls;
     }
     return calls;
@@ -172,18 +181,9 @@ step04::Digest digest_of_file(int file_fd, std::uint64_t size, const std::atomic
         }
         const std::size_t want =
             static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - position));
-        const ssize_t got = ::pread(file_fd, buffer.data(), want, static_cast<off_t>(position));
-        if (got == -1 && errno == EINTR) {
-            continue;
-        }
-        if (got == -1) {
-            sbs::throw_errno("pread");
-        }
-        if (got == 0) {
-            throw std::runtime_error("read: the file shrank while it was being hashed");
-        }
-        hash.update(buffer.data(), static_cast<std::size_t>(got));
-        position += static_cast<std::uint64_t>(got);
+        const std::size_t got = pread_chunk(file_fd, buffer.data(), want, position);
+        hash.update(buffer.data(), got);
+        position += got;
     }
     return hash.finish();
 }
